@@ -1,0 +1,129 @@
+"""``python -m bot``: the command line.
+
+=====================  ====================================================
+``python -m bot``       the Discord bot when DISCORD_TOKEN is set, else the console
+``… console``           the offline console (``--user NAME``)
+``… run``               the Discord bot
+``… content check``     validate decks; ``content export`` prints items as JSON
+``… train``             one TensorFlow training run (``--json`` for machines)
+=====================  ====================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import re
+import sys
+
+from bot.log import get_logger, setup_logging
+from bot.settings import get_settings
+
+log = get_logger(__name__)
+
+USER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+def _default_user() -> str:
+    try:
+        name = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        name = "me"
+    return name if USER_NAME.match(name) else "me"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level argument parser (sub-commands parse their own rest)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Study tutor: the Discord bot, or the offline console without a token.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    console = sub.add_parser("console", help="study in the terminal (no Discord needed)")
+    console.add_argument("--user", default=None, help="your local profile name (default: login)")
+    sub.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
+    sub.add_parser("content", help="check or export decks", add_help=False)
+    sub.add_parser("train", help="run one TensorFlow training job", add_help=False)
+    return parser
+
+
+async def run_console(user: str) -> int:
+    """Open the engine and run the console on stdin/stdout."""
+    from bot.app import open_engine
+    from bot.console.app import ConsoleApp
+    from bot.core.tutor import Learner
+    from bot.errors import TutorError
+
+    settings = get_settings()
+    try:
+        engine = await open_engine(settings)
+    except TutorError as error:
+        sys.stderr.write(f"{error.message}\n")
+        return 1
+    try:
+        for problem in engine.library.problems:
+            sys.stdout.write(f"! {problem} (this deck was skipped)\n")
+        learner = Learner(platform="local", external_id=user.casefold(), display_name=user)
+        app = ConsoleApp(
+            engine.tutor,
+            learner,
+            image_dir=settings.database_dir / "charts",
+            train=_console_trainer(),
+        )
+        return await app.run()
+    finally:
+        await engine.close()
+
+
+def _console_trainer():  # type: ignore[no-untyped-def]
+    """The /train handler for the console, if the training lab is installed."""
+    try:
+        from bot.training.console import train_command
+    except ImportError:
+        return None
+    return train_command
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    if args_list[:1] == ["content"]:
+        from bot.content_cli import main as content_main
+
+        return content_main(args_list[1:])
+    if args_list[:1] == ["train"]:
+        from bot.training.cli import main as train_main
+
+        return train_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    command = args.command
+    if command is None:
+        if settings.discord_token is None:
+            sys.stderr.write(
+                "No DISCORD_TOKEN set — starting the offline console. "
+                "Set DISCORD_TOKEN to run the Discord bot.\n"
+            )
+            command = "console"
+        else:
+            command = "run"
+    if command == "console":
+        user = getattr(args, "user", None) or os.environ.get("TUTOR_USER") or _default_user()
+        if not USER_NAME.match(user):
+            sys.stderr.write("--user must be 1–32 letters, digits, dots, dashes or underscores.\n")
+            return 2
+        return asyncio.run(run_console(user))
+    if command == "run":
+        if settings.discord_token is None:
+            sys.stderr.write(
+                "DISCORD_TOKEN is not set. Put your bot token in the environment or .env "
+                "(see README: 'Run it on Discord').\n"
+            )
+            return 2
+        from bot.exts.runner import run_discord
+
+        return run_discord(settings)
+    return 2

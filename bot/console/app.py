@@ -1,0 +1,208 @@
+"""The console adapter: reads commands and answers line by line, prints replies.
+
+It works interactively and with piped stdin, so it can be scripted and tested. It decides
+nothing about grading or scheduling: every line becomes a :class:`~bot.core.tutor.Tutor`
+call, and every reply is rendered by :mod:`bot.console.render`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.console.render import render_reply
+from bot.core.content import DIFFICULTIES
+from bot.core.replies import Reply
+from bot.core.tutor import Learner, Tutor
+from bot.errors import TutorError
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+QUIT_WORDS = frozenset({"/quit", "/exit", "quit", "exit"})
+COMMANDS = (
+    "/review",
+    "/quiz",
+    "/practice",
+    "/explain",
+    "/test",
+    "/stats",
+    "/decks",
+    "/train",
+    "/help",
+    "/quit",
+)
+#: Fallback handler for /train when the training lab is not wired in.
+TrainHandler = Callable[[Learner, list[str]], Awaitable[Reply]]
+
+
+class ConsoleApp:
+    """One member's terminal session with the tutor."""
+
+    def __init__(
+        self,
+        tutor: Tutor,
+        learner: Learner,
+        *,
+        out: TextIO | None = None,
+        image_dir: Path | None = None,
+        train: TrainHandler | None = None,
+    ) -> None:
+        self.tutor = tutor
+        self.learner = learner
+        self.out = out or sys.stdout
+        self.image_dir = image_dir
+        self.train = train
+        self.current: Reply | None = None
+
+    # -- output ---------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        """Write a block of text followed by a blank line."""
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()
+
+    def show(self, reply: Reply) -> None:
+        """Render a reply, remember its choices, and save any image it carries.
+
+        Replies without choices (stats, help) leave the open question as it was, so a
+        member can check /stats mid-question and still answer it.
+        """
+        if reply.choices:
+            self.current = reply
+        text = render_reply(reply)
+        if reply.image is not None:
+            text += "\n" + self._save_image(reply)
+        self.say(text)
+
+    def _save_image(self, reply: Reply) -> str:
+        assert reply.image is not None
+        if self.image_dir is None:
+            return f"(picture: {reply.image.description or reply.image.filename})"
+        self.image_dir.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.image.filename) or "image.png"
+        path = self.image_dir / safe
+        path.write_bytes(reply.image.data)
+        return f"(picture saved to {path})"
+
+    def error(self, message: str) -> None:
+        """Show a one-line problem and what to do next."""
+        self.say(f"! {message}")
+
+    # -- input ----------------------------------------------------------------------------
+
+    async def handle_line(self, raw: str) -> bool:
+        """Handle one line of input; returns False when the member wants to quit."""
+        line = raw.strip()
+        if not line:
+            return True
+        if line.casefold() in QUIT_WORDS:
+            self.say("Bye! Your progress is saved.")
+            return False
+        try:
+            if line.startswith("/"):
+                await self._command(line)
+            else:
+                await self._choice(line)
+        except TutorError as error:
+            self.error(error.message)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("console error %s on input %r", incident, line[:80])
+            self.error(f"Something went wrong (id {incident}). Your saved answers are safe.")
+        return True
+
+    async def _command(self, line: str) -> None:
+        name, *args = line.split()
+        name = name.casefold()
+        learner = self.learner
+        tutor = self.tutor
+        if name == "/help":
+            self.show(tutor.help())
+        elif name == "/review":
+            self.show(await tutor.review(learner))
+        elif name in ("/quiz", "/practice"):
+            deck, difficulty = _deck_and_difficulty(args)
+            mode = name[1:]
+            self.show(await tutor.ask(learner, mode, deck, difficulty))
+        elif name == "/explain":
+            self.show(await tutor.explain(learner, args[0] if args else None))
+        elif name == "/test":
+            self.show(await tutor.start_test(learner, args[0] if args else None))
+        elif name == "/stats":
+            self.show(await tutor.stats(learner))
+        elif name == "/decks":
+            self.show(await tutor.deck_listing(learner))
+        elif name == "/train":
+            if self.train is None:
+                self.error("The training lab is not available in this session.")
+            else:
+                self.show(await self.train(learner, args))
+        else:
+            self.error(f"Unknown command {name[:30]}. Try one of: {', '.join(COMMANDS)}.")
+
+    async def _choice(self, line: str) -> None:
+        reply = self.current
+        if reply is None or not reply.choices:
+            self.error("Start with a command such as /review, /quiz or /test (or /help).")
+            return
+        choice = reply.choice_for(line)
+        if choice is not None and not choice.needs_text:
+            self.show(await self.tutor.act(self.learner, choice.action))
+            return
+        text_choice = next((c for c in reply.choices if c.needs_text), None)
+        if text_choice is not None:
+            self.show(await self.tutor.act(self.learner, text_choice.action, line))
+            return
+        self.error(_not_a_choice(reply, line))
+
+    async def run(self, stdin: TextIO | None = None) -> int:
+        """Read lines until /quit or end of input; returns the exit code."""
+        source = stdin or sys.stdin
+        interactive = source.isatty()
+        loop = asyncio.get_running_loop()
+        self.say(
+            f"Hi {self.learner.display_name}! This is the study tutor's offline console. "
+            "Type /help for commands, /review to start, /quit to leave."
+        )
+        while True:
+            if interactive:
+                self.out.write("> ")
+                self.out.flush()
+            raw = await loop.run_in_executor(None, source.readline)
+            if raw == "":
+                if interactive:
+                    self.out.write("\n")
+                return 0
+            if not await self.handle_line(raw):
+                return 0
+
+
+def _deck_and_difficulty(args: list[str]) -> tuple[str | None, str | None]:
+    """``/quiz [deck] [difficulty]`` in either order."""
+    deck = difficulty = None
+    for arg in args:
+        if arg.casefold() in DIFFICULTIES and difficulty is None:
+            difficulty = arg.casefold()
+        elif deck is None:
+            deck = arg
+        else:
+            difficulty = arg
+    return deck, difficulty
+
+
+def _not_a_choice(reply: Reply, line: str) -> str:
+    letters = [c.key for c in reply.choices if len(c.key) == 1]
+    words = [c.key for c in reply.choices if len(c.key) > 1]
+    if len(line) == 1 and line.isalpha():
+        if letters:
+            return f"{line.upper()} isn't an option here. Pick one of {letters[0]}–{letters[-1]}."
+        if "next" in words:
+            return "You already answered this one. Type next to go on."
+    options = ", ".join(letters + words)
+    return f"I didn't understand '{line[:40]}'. Type {options} — or a command like /help."

@@ -1,0 +1,884 @@
+"""The study engine: every command and button of every adapter ends up here.
+
+:class:`Tutor` turns a member's request into a neutral :class:`~bot.core.replies.Reply`:
+it picks items (due queue, daily new-item limit, test mix), grades answers, updates the
+member's FSRS card and appends to the attempt log. It never imports discord or tensorflow.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import actions
+from bot.core.clock import Clock, SystemClock, local_date, start_of_local_day
+from bot.core.content import (
+    DIFFICULTIES,
+    AnyItem,
+    DeckLibrary,
+    Explain,
+    Flashcard,
+    MultipleChoice,
+    Practice,
+    parse_item,
+)
+from bot.core.grading import grade_explanation
+from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
+from bot.core.scheduling import (
+    CardState,
+    Grade,
+    SchedulerConfig,
+    SpacedRepetition,
+    describe_interval,
+    grade_for_answer,
+    grade_for_coverage,
+)
+from bot.core.sessions import TEST_SIZE, StudyItem, TestScore, pick_test_items
+from bot.core.stats import DeckMastery, StatsSummary, current_streak
+from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
+from bot.log import get_logger
+from bot.storage import crud
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Item, Prompt, StudySession, User
+
+log = get_logger(__name__)
+
+LETTERS = "ABCDEF"
+#: Longest answer time we store; a question left open over lunch is not a 2-hour answer.
+MAX_DURATION = timedelta(minutes=30)
+#: Longest explanation we grade and keep.
+MAX_EXPLANATION_CHARS = 2000
+STREAK_LOOKBACK = timedelta(days=400)
+
+MODE_KINDS: dict[str, tuple[str, ...]] = {
+    "quiz": ("mcq",),
+    "practice": ("practice",),
+    "explain": ("explain",),
+}
+MODE_NOUNS = {"quiz": "quiz questions", "practice": "practice problems", "explain": "explain prompts"}
+
+
+@dataclass(frozen=True, slots=True)
+class Learner:
+    """Who is studying, and where.
+
+    ``platform`` is ``discord`` or ``local`` (the console); ``guild_id`` is the server the
+    request came from (None in DMs and the console), which decides which server-added
+    questions are visible.
+    """
+
+    platform: str
+    external_id: str
+    display_name: str = ""
+    guild_id: int | None = None
+    guild_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TutorConfig:
+    """Engine settings."""
+
+    new_items_per_day: int = 20
+    timezone: str = "UTC"
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+
+
+def letter(index: int) -> str:
+    """``0`` → ``A``."""
+    return LETTERS[index]
+
+
+def letter_range(count: int) -> str:
+    """``A–D`` for four options."""
+    return f"A–{LETTERS[count - 1]}" if count > 1 else "A"
+
+
+class Tutor:
+    """The study engine shared by the console and the Discord bot."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Clock | None = None,
+        config: TutorConfig | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+        self.config = config or TutorConfig()
+        self.rng = rng or random.Random()
+        self.srs = SpacedRepetition(self.config.scheduler)
+        self._items: OrderedDict[tuple[int, str], StudyItem] = OrderedDict()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    async def load_content(self, library: DeckLibrary) -> crud.SyncReport:
+        """Bring the bundled items in the database in line with ``library``."""
+        async with self.db.session() as session:
+            report = await crud.sync_bundled_items(session, library=library)
+            await session.commit()
+        log.info("content synced: %s", report)
+        return report
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    async def _user(self, session: AsyncSession, learner: Learner) -> User:
+        if learner.guild_id is not None:
+            await crud.ensure_guild(session, guild_id=learner.guild_id, name=learner.guild_name)
+        return await crud.get_or_create_user(
+            session,
+            platform=learner.platform,
+            external_id=learner.external_id,
+            display_name=learner.display_name,
+        )
+
+    def _study_item(self, row: Item) -> StudyItem:
+        """Validated content of a stored item, cached by id and content hash."""
+        assert row.id is not None
+        key = (row.id, row.content_hash)
+        cached = self._items.get(key)
+        if cached is None:
+            cached = StudyItem(
+                id=row.id, deck=row.deck, content=parse_item(row.payload), guild_id=row.guild_id
+            )
+            self._items[key] = cached
+            if len(self._items) > 5000:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return cached
+
+    async def _load_item(self, session: AsyncSession, item_id: int) -> StudyItem:
+        row = await session.get(Item, item_id)
+        if row is None:
+            raise ExpiredAction(actions.EXPIRED_MESSAGE)
+        return self._study_item(row)
+
+    async def _owned_prompt(self, session: AsyncSession, prompt_id: int, user: User) -> Prompt:
+        prompt = await session.get(Prompt, prompt_id)
+        if prompt is None:
+            raise ExpiredAction(actions.EXPIRED_MESSAGE)
+        if prompt.user_id is not None and prompt.user_id != user.id:
+            raise NotYourQuestion(
+                "This isn't your question — start your own with /quiz or /review."
+            )
+        return prompt
+
+    async def _validate_filters(
+        self, session: AsyncSession, learner: Learner, deck: str | None, difficulty: str | None
+    ) -> tuple[str | None, str | None]:
+        deck = (deck or "").strip() or None
+        difficulty = (difficulty or "").strip().casefold() or None
+        if difficulty is not None and difficulty not in DIFFICULTIES:
+            raise BadInput("Difficulty must be easy, medium or hard.")
+        if deck is not None:
+            names = await crud.deck_names(session, guild_id=learner.guild_id)
+            if deck not in names:
+                listing = ", ".join(names) or "none yet"
+                raise NotFound(f"There is no deck called '{deck[:60]}'. Decks: {listing}.")
+        return deck, difficulty
+
+    def _today_start(self) -> datetime:
+        return start_of_local_day(self._now(), self.config.timezone)
+
+    # -- presenting items -----------------------------------------------------------------
+
+    def _present(
+        self,
+        item: StudyItem,
+        prompt: Prompt,
+        *,
+        heading: str = "",
+        hint_shown: bool = False,
+        private: bool = False,
+    ) -> Reply:
+        """Show an item as a question (flashcard front, options, or explain prompt)."""
+        assert prompt.id is not None
+        content = item.content
+        out = ReplyBuilder(tone=Tone.QUESTION, private=private)
+        if isinstance(content, Flashcard):
+            out.title = heading or f"Flashcard · {item.deck}"
+            out.text = content.front
+            out.footer = "Think of the answer, then reveal it."
+            out.choices.append(
+                Choice(
+                    "reveal",
+                    "Reveal",
+                    actions.Reveal(prompt.id).token(),
+                    style=ChoiceStyle.PRIMARY,
+                )
+            )
+        elif isinstance(content, MultipleChoice | Practice):
+            kind = "Practice" if isinstance(content, Practice) else "Question"
+            out.title = heading or f"{kind} · {item.deck} · {content.difficulty}"
+            options = "\n".join(
+                f"**{letter(i)}.** {option}" for i, option in enumerate(content.options)
+            )
+            out.text = f"{content.question}\n\n{options}"
+            out.code = content.code or ""
+            for i, _option in enumerate(content.options):
+                out.choices.append(
+                    Choice(letter(i), letter(i), actions.Answer(prompt.id, i).token())
+                )
+            if isinstance(content, Practice):
+                if hint_shown:
+                    out.add_field("💡 Hint", content.hint)
+                else:
+                    out.choices.append(Choice("hint", "Hint", actions.Hint(prompt.id).token()))
+            out.footer = f"Pick {letter_range(len(content.options))}."
+        elif isinstance(content, Explain):
+            out.title = heading or f"Explain · {item.deck}"
+            out.text = content.prompt
+            if hint_shown:
+                out.add_field("💡 Hint", content.hint)
+            out.choices.append(
+                Choice(
+                    "answer",
+                    "Answer",
+                    actions.SubmitExplanation(prompt.id).token(),
+                    style=ChoiceStyle.PRIMARY,
+                    needs_text=True,
+                    text_label="Your explanation",
+                    text_placeholder="Explain it in your own words, in a sentence or two.",
+                )
+            )
+            if not hint_shown:
+                out.choices.append(Choice("hint", "Hint", actions.Hint(prompt.id).token()))
+            out.footer = "Answer in your own words."
+        return out.build()
+
+    def _next_choice(self, prompt: Prompt, item: StudyItem) -> Choice | None:
+        """The "move on" button after an answer, matching how the item was asked."""
+        if prompt.mode == "review":
+            token = actions.Next("review").token()
+            return Choice("next", "Next card", token, style=ChoiceStyle.PRIMARY)
+        if prompt.mode == "test":
+            return Choice(
+                "next",
+                "Next question",
+                actions.Next("test", session_id=prompt.session_id).token(),
+                style=ChoiceStyle.PRIMARY,
+            )
+        if prompt.mode in MODE_KINDS:
+            return Choice(
+                "next",
+                "Another one",
+                actions.Next(prompt.mode, deck=item.deck).token(),
+                style=ChoiceStyle.PRIMARY,
+            )
+        return None
+
+    async def _new_prompt(
+        self,
+        session: AsyncSession,
+        item: StudyItem,
+        user: User | None,
+        learner: Learner,
+        mode: str,
+        *,
+        session_id: int | None = None,
+        position: int | None = None,
+    ) -> Prompt:
+        return await crud.create_prompt(
+            session,
+            item_id=item.id,
+            user_id=user.id if user else None,
+            guild_id=learner.guild_id,
+            mode=mode,
+            now=self._now(),
+            session_id=session_id,
+            position=position,
+        )
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def review(self, learner: Learner) -> Reply:
+        """The member's next due item, or a new one within today's limit."""
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            reply = await self._next_review(session, learner, user)
+            await session.commit()
+            return reply
+
+    async def _next_review(self, session: AsyncSession, learner: Learner, user: User) -> Reply:
+        assert user.id is not None
+        now = self._now()
+        row = await crud.next_due_item(session, user_id=user.id, guild_id=learner.guild_id, now=now)
+        label = "Review"
+        if row is None:
+            new_today = await crud.count_new_since(
+                session, user_id=user.id, since=self._today_start()
+            )
+            if new_today < self.config.new_items_per_day:
+                row = await crud.next_new_item(session, user_id=user.id, guild_id=learner.guild_id)
+                label = "New"
+        if row is None:
+            return await self._caught_up(session, learner, user)
+        item = self._study_item(row)
+        prompt = await self._new_prompt(session, item, user, learner, "review")
+        due = await crud.count_due(session, user_id=user.id, guild_id=learner.guild_id, now=now)
+        reply = self._present(item, prompt, private=True)
+        footer = f"{label} · {due} due now" if due else label
+        return replace(reply, footer=f"{footer} · {reply.footer}")
+
+    async def _caught_up(self, session: AsyncSession, learner: Learner, user: User) -> Reply:
+        assert user.id is not None
+        upcoming = await crud.next_due_after(
+            session, user_id=user.id, guild_id=learner.guild_id, now=self._now()
+        )
+        unseen = await crud.count_unseen(session, user_id=user.id, guild_id=learner.guild_id)
+        if upcoming is not None:
+            when = f"Your next review is {describe_interval(upcoming - self._now())}."
+        elif unseen:
+            when = "New cards unlock tomorrow."
+        else:
+            when = "You've seen every card."
+        if unseen and upcoming is not None:
+            when += f" {unseen} new cards unlock over the coming days."
+        return Reply(
+            title="All caught up 🎉",
+            text=f"Nothing is due right now. {when}\nTry /quiz, /practice or /test meanwhile.",
+            tone=Tone.SUCCESS,
+            private=True,
+        )
+
+    async def ask(
+        self,
+        learner: Learner,
+        mode: str,
+        deck: str | None = None,
+        difficulty: str | None = None,
+        *,
+        shared: bool = False,
+    ) -> Reply:
+        """A question for ``mode`` (``quiz``, ``practice`` or ``explain``).
+
+        ``shared`` posts it for everyone in a channel: any member may answer, once each.
+        """
+        if mode not in MODE_KINDS:
+            raise BadInput("Pick quiz, practice or explain.")
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            deck, difficulty = await self._validate_filters(session, learner, deck, difficulty)
+            rows = await crud.active_items(
+                session,
+                guild_id=learner.guild_id,
+                deck=deck,
+                kinds=MODE_KINDS[mode],
+                difficulty=difficulty,
+            )
+            if not rows:
+                where = f" in {deck}" if deck else ""
+                level = f" at {difficulty} level" if difficulty else ""
+                raise NotFound(
+                    f"No {MODE_NOUNS[mode]}{level}{where} yet. Try another deck or difficulty."
+                )
+            row = self.rng.choice(rows)
+            item = self._study_item(row)
+            prompt = await self._new_prompt(session, item, None if shared else user, learner, mode)
+            reply = self._present(item, prompt, private=not shared and learner.guild_id is None)
+            await session.commit()
+            return reply
+
+    async def quiz(
+        self,
+        learner: Learner,
+        deck: str | None = None,
+        difficulty: str | None = None,
+        *,
+        shared: bool = False,
+    ) -> Reply:
+        """One multiple-choice question."""
+        return await self.ask(learner, "quiz", deck, difficulty, shared=shared)
+
+    async def practice(
+        self, learner: Learner, deck: str | None = None, difficulty: str | None = None
+    ) -> Reply:
+        """One worked practice problem with a hint and a full solution after answering."""
+        return await self.ask(learner, "practice", deck, difficulty)
+
+    async def explain(self, learner: Learner, deck: str | None = None) -> Reply:
+        """A prompt to explain a concept in the member's own words."""
+        return await self.ask(learner, "explain", deck)
+
+    async def start_test(self, learner: Learner, deck: str | None = None) -> Reply:
+        """Start a 10-question test across easy, medium and hard."""
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            assert user.id is not None
+            deck, _ = await self._validate_filters(session, learner, deck, None)
+            rows = await crud.active_items(
+                session, guild_id=learner.guild_id, deck=deck, kinds=("mcq", "practice")
+            )
+            chosen = pick_test_items([self._study_item(r) for r in rows], self.rng, TEST_SIZE)
+            if not chosen:
+                raise NotFound("There are no questions to test you on yet. Try another deck.")
+            run = await crud.create_study_session(
+                session,
+                user_id=user.id,
+                kind="test",
+                deck=deck,
+                item_ids=[item.id for item in chosen],
+                now=self._now(),
+            )
+            reply = await self._test_question(session, learner, user, run.id or 0, chosen, 0)
+            await session.commit()
+            return reply
+
+    async def _test_question(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user: User,
+        session_id: int,
+        items: list[StudyItem],
+        position: int,
+    ) -> Reply:
+        item = items[position]
+        prompt = await crud.find_session_prompt(session, session_id=session_id, position=position)
+        if prompt is None:
+            prompt = await self._new_prompt(
+                session, item, user, learner, "test", session_id=session_id, position=position
+            )
+        heading = f"Test · question {position + 1} of {len(items)} · {item.difficulty}"
+        return self._present(item, prompt, heading=heading, private=True)
+
+    async def stats(self, learner: Learner) -> Reply:
+        """The member's figures: answers, accuracy, streak, due now, per-deck mastery."""
+        summary = await self.stats_summary(learner)
+        out = ReplyBuilder(title=f"Stats · {learner.display_name or 'you'}", private=True)
+        if summary.answered == 0:
+            out.text = "No answers yet — start with /review or /quiz."
+        else:
+            out.text = f"{summary.accuracy_percent}% correct over {summary.answered} answers."
+        out.add_field("Answered", str(summary.answered), inline=True)
+        out.add_field("Accuracy", f"{summary.accuracy_percent}%", inline=True)
+        days = "day" if summary.streak_days == 1 else "days"
+        out.add_field("Streak", f"{summary.streak_days} {days}", inline=True)
+        out.add_field("Due now", str(summary.due_now), inline=True)
+        out.add_field("New available today", str(summary.new_available), inline=True)
+        if summary.decks:
+            lines = [
+                f"{d.deck}: {d.percent}% mastered ({d.mastered}/{d.total}, {d.seen} seen)"
+                for d in summary.decks
+            ]
+            out.add_field("Mastery", "\n".join(lines))
+        return out.build()
+
+    async def stats_summary(self, learner: Learner) -> StatsSummary:
+        """The numbers behind :meth:`stats`."""
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            await session.commit()
+            assert user.id is not None
+            now = self._now()
+            answered, correct = await crud.attempt_totals(session, user_id=user.id)
+            times = await crud.attempt_times_since(
+                session, user_id=user.id, since=now - STREAK_LOOKBACK
+            )
+            tz = self.config.timezone
+            streak = current_streak({local_date(t, tz) for t in times}, local_date(now, tz))
+            due = await crud.count_due(
+                session, user_id=user.id, guild_id=learner.guild_id, now=now
+            )
+            new_today = await crud.count_new_since(
+                session, user_id=user.id, since=self._today_start()
+            )
+            unseen = await crud.count_unseen(session, user_id=user.id, guild_id=learner.guild_id)
+            new_available = min(unseen, max(0, self.config.new_items_per_day - new_today))
+            decks = tuple(
+                DeckMastery(deck=deck, total=total, seen=seen, mastered=mastered)
+                for deck, total, seen, mastered in await crud.mastery_rows(
+                    session, user_id=user.id, guild_id=learner.guild_id
+                )
+            )
+            return StatsSummary(
+                answered=answered,
+                correct=correct,
+                streak_days=streak,
+                due_now=due,
+                new_available=new_available,
+                decks=decks,
+            )
+
+    async def decks(self, learner: Learner) -> list[str]:
+        """Deck names visible to the member (for autocomplete and listings)."""
+        async with self.db.session() as session:
+            return await crud.deck_names(session, guild_id=learner.guild_id)
+
+    async def deck_listing(self, learner: Learner) -> Reply:
+        """The decks and how many items each has."""
+        async with self.db.session() as session:
+            sizes = await crud.deck_sizes(session, guild_id=learner.guild_id)
+        if not sizes:
+            return Reply(text="No decks are loaded yet.", tone=Tone.WARNING, private=True)
+        lines = [f"• {deck} — {count} items" for deck, count in sorted(sizes.items())]
+        return Reply(title="Decks", text="\n".join(lines), private=True)
+
+    @staticmethod
+    def help() -> Reply:
+        """What the tutor does and how to start."""
+        text = (
+            "I help you study with flashcards, quizzes and worked problems, and I remember "
+            "what you know so reviews come back at the right time (spaced repetition)."
+        )
+        out = ReplyBuilder(title="Study tutor — how to start", text=text, private=True)
+        out.add_field(
+            "Commands",
+            "\n".join(
+                [
+                    "/review — your due flashcards and questions",
+                    "/quiz [deck] [difficulty] — one multiple-choice question",
+                    "/practice [deck] [difficulty] — a worked problem with a hint",
+                    "/explain [deck] — explain a concept in your own words",
+                    "/test [deck] — 10 questions across easy, medium and hard",
+                    "/stats — your progress",
+                    "/train — run a real TensorFlow training step",
+                    "/decks — the decks you can study",
+                ]
+            ),
+        )
+        out.footer = "New here? Start with /review."
+        return out.build()
+
+    # -- actions (buttons and typed choices) ----------------------------------------------
+
+    async def act(self, learner: Learner, token: str, text: str | None = None) -> Reply:
+        """Carry out a button press or typed choice (``token`` from a :class:`Choice`)."""
+        action = actions.parse_action(token)
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            if isinstance(action, actions.Next):
+                reply = await self._next(session, learner, user, action)
+                await session.commit()
+                return reply
+            prompt = await self._owned_prompt(session, action.prompt_id, user)
+            item = await self._load_item(session, prompt.item_id)
+            if isinstance(action, actions.Hint):
+                return await self._hint(session, item, prompt)
+            if isinstance(action, actions.Reveal):
+                return await self._reveal(session, item, prompt)
+            await self._refuse_repeat(session, prompt, user, item)
+            if isinstance(action, actions.Rate):
+                return await self._rate(session, learner, user, item, prompt, Grade(action.grade))
+            if isinstance(action, actions.Answer):
+                return await self._answer(session, learner, user, item, prompt, action.option)
+            return await self._explanation(session, learner, user, item, prompt, text)
+
+    async def _refuse_repeat(
+        self, session: AsyncSession, prompt: Prompt, user: User, item: StudyItem
+    ) -> None:
+        assert prompt.id is not None and user.id is not None
+        earlier = await crud.find_attempt(session, prompt_id=prompt.id, user_id=user.id)
+        if earlier is not None:
+            raise AlreadyAnswered(_already_answered_message(item, earlier))
+
+    async def _next(
+        self, session: AsyncSession, learner: Learner, user: User, action: actions.Next
+    ) -> Reply:
+        if action.mode == "review":
+            return await self._next_review(session, learner, user)
+        if action.mode == "test":
+            return await self._next_test(session, learner, user, action.session_id or 0)
+        await session.commit()
+        return await self.ask(learner, action.mode, action.deck, action.difficulty)
+
+    async def _next_test(
+        self, session: AsyncSession, learner: Learner, user: User, session_id: int
+    ) -> Reply:
+        run = await session.get(StudySession, session_id)
+        if run is None:
+            raise ExpiredAction(actions.EXPIRED_MESSAGE)
+        if run.user_id != user.id:
+            raise NotYourQuestion("This isn't your test — start your own with /test.")
+        items = [await self._load_item(session, item_id) for item_id in run.item_ids]
+        answered = await crud.session_attempts(session, session_id=session_id, user_id=run.user_id)
+        if len(answered) >= len(items):
+            return self._test_results(items, answered)
+        return await self._test_question(session, learner, user, session_id, items, len(answered))
+
+    def _test_results(
+        self, items: list[StudyItem], answered: list[tuple[Prompt, Attempt]]
+    ) -> Reply:
+        by_id = {item.id: item for item in items}
+        score = TestScore()
+        for _prompt, attempt in answered:
+            score.add(by_id[attempt.item_id].difficulty, attempt.correct)
+        out = ReplyBuilder(
+            title=f"Test finished — {score.correct}/{score.total} ({score.percent}%)",
+            text=score.verdict(),
+            tone=Tone.SUCCESS if score.percent >= 70 else Tone.INFO,
+            private=True,
+        )
+        out.add_field("By difficulty", "\n".join(score.breakdown_lines()))
+        missed = [
+            f"• {_short(by_id[a.item_id].content.prompt)}" for _p, a in answered if not a.correct
+        ]
+        out.add_field("To review", "\n".join(missed[:10]))
+        out.footer = "Missed questions come back in /review. Start another with /test."
+        return out.build()
+
+    async def _hint(self, session: AsyncSession, item: StudyItem, prompt: Prompt) -> Reply:
+        if not isinstance(item.content, Practice | Explain):
+            raise BadInput("This question has no hint.")
+        if prompt.hint_shown_at is None:
+            prompt.hint_shown_at = self._now()
+            session.add(prompt)
+            await session.commit()
+        heading = ""
+        if prompt.mode == "test" and prompt.position is not None:
+            heading = f"Test · question {prompt.position + 1} · {item.difficulty}"
+        return self._present(item, prompt, heading=heading, hint_shown=True, private=True)
+
+    async def _reveal(self, session: AsyncSession, item: StudyItem, prompt: Prompt) -> Reply:
+        content = item.content
+        if not isinstance(content, Flashcard):
+            raise ExpiredAction("Only flashcards can be revealed. Pick an answer instead.")
+        assert prompt.id is not None
+        if prompt.revealed_at is None:
+            prompt.revealed_at = self._now()
+            session.add(prompt)
+            await session.commit()
+        out = ReplyBuilder(
+            title=f"Flashcard · {item.deck}", text=content.front, tone=Tone.QUESTION, private=True
+        )
+        out.add_field("Answer", content.back)
+        styles = {
+            Grade.AGAIN: ChoiceStyle.DANGER,
+            Grade.HARD: ChoiceStyle.SECONDARY,
+            Grade.GOOD: ChoiceStyle.SUCCESS,
+            Grade.EASY: ChoiceStyle.PRIMARY,
+        }
+        for grade in Grade:
+            out.choices.append(
+                Choice(
+                    grade.label.lower(),
+                    grade.label,
+                    actions.Rate(prompt.id, int(grade)).token(),
+                    style=styles[grade],
+                )
+            )
+        out.footer = "How well did you remember it?"
+        return out.build()
+
+    def _duration_ms(self, prompt: Prompt) -> int:
+        elapsed = self._now() - prompt.presented_at
+        elapsed = max(timedelta(0), min(elapsed, MAX_DURATION))
+        return int(elapsed.total_seconds() * 1000)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user: User,
+        item: StudyItem,
+        prompt: Prompt,
+        *,
+        answer: str,
+        correct: bool,
+        score: float,
+        grade: Grade,
+    ) -> CardState:
+        """Grade → FSRS → one attempt row and the new card, in one transaction."""
+        assert user.id is not None and prompt.id is not None
+        now = self._now()
+        duration = self._duration_ms(prompt)
+        stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
+        before = crud.card_state(stored) if stored else None
+        after = self.srs.review(before, grade, now, duration)
+        attempt = Attempt(
+            user_id=user.id,
+            item_id=item.id,
+            prompt_id=prompt.id,
+            guild_id=learner.guild_id,
+            mode=prompt.mode,
+            answer=answer[:MAX_EXPLANATION_CHARS],
+            correct=correct,
+            score=score,
+            rating=int(grade),
+            duration_ms=duration,
+            created_at=now,
+        )
+        await crud.record_answer(session, attempt=attempt, state=after, now=now)
+        return after
+
+    def _schedule_note(self, state: CardState) -> str:
+        return f"Next review {describe_interval(state.due - self._now())}."
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        user: User,
+        item: StudyItem,
+        prompt: Prompt,
+        out: ReplyBuilder,
+    ) -> Reply:
+        """Add the "what next" part: test progress/results or the Next button."""
+        if prompt.mode == "test" and prompt.session_id is not None:
+            run = await session.get(StudySession, prompt.session_id)
+            assert run is not None
+            answered = await crud.session_attempts(
+                session, session_id=run.id or 0, user_id=run.user_id
+            )
+            if len(answered) >= len(run.item_ids):
+                if run.finished_at is None:
+                    run.finished_at = self._now()
+                    session.add(run)
+                    await session.commit()
+                items = [await self._load_item(session, i) for i in run.item_ids]
+                results = self._test_results(items, answered)
+                out.fields.extend(results.fields)
+                out.footer = f"{results.title}. {results.text}"
+                return out.build()
+            out.footer = f"Question {len(answered)} of {len(run.item_ids)} done."
+        choice = self._next_choice(prompt, item)
+        if choice is not None:
+            out.choices.append(choice)
+        return out.build()
+
+    async def _answer(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user: User,
+        item: StudyItem,
+        prompt: Prompt,
+        option: int,
+    ) -> Reply:
+        content = item.content
+        if not isinstance(content, MultipleChoice | Practice):
+            raise ExpiredAction("This question doesn't take a lettered answer.")
+        if not 0 <= option < len(content.options):
+            raise BadInput(f"Pick one of {letter_range(len(content.options))}.")
+        correct = option == content.correct_index
+        state = await self._record(
+            session,
+            learner,
+            user,
+            item,
+            prompt,
+            answer=content.options[option],
+            correct=correct,
+            score=1.0 if correct else 0.0,
+            grade=grade_for_answer(correct),
+        )
+        right = f"{letter(content.correct_index)}. {content.correct_option}"
+        out = ReplyBuilder(private=True)
+        if correct:
+            out.title, out.tone = "✅ Correct", Tone.SUCCESS
+            out.text = f"**{right}**\n\n{content.explanation}"
+        else:
+            out.title, out.tone = "❌ Not quite", Tone.FAILURE
+            out.text = (
+                f"You picked {letter(option)}. {content.options[option]}\n"
+                f"The answer is **{right}**\n\n{content.explanation}"
+            )
+        if isinstance(content, Practice):
+            steps = "\n".join(f"{n}. {step}" for n, step in enumerate(content.steps, 1))
+            out.add_field("Solution", steps)
+            out.add_field("Common mistakes", "\n".join(f"• {m}" for m in content.mistakes))
+        out.footer = self._schedule_note(state)
+        return await self._finish(session, user, item, prompt, out)
+
+    async def _rate(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user: User,
+        item: StudyItem,
+        prompt: Prompt,
+        grade: Grade,
+    ) -> Reply:
+        content = item.content
+        if not isinstance(content, Flashcard):
+            raise ExpiredAction("Only flashcards are self-rated. Pick an answer instead.")
+        if prompt.revealed_at is None:
+            raise BadInput("Reveal the answer first, then rate how well you knew it.")
+        state = await self._record(
+            session,
+            learner,
+            user,
+            item,
+            prompt,
+            answer=grade.label,
+            correct=grade != Grade.AGAIN,
+            score=1.0 if grade != Grade.AGAIN else 0.0,
+            grade=grade,
+        )
+        out = ReplyBuilder(
+            title=f"Saved: {grade.label}",
+            text=f"{content.front}\n\n**{content.back}**",
+            tone=Tone.SUCCESS if grade != Grade.AGAIN else Tone.INFO,
+            private=True,
+        )
+        out.footer = self._schedule_note(state)
+        return await self._finish(session, user, item, prompt, out)
+
+    async def _explanation(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user: User,
+        item: StudyItem,
+        prompt: Prompt,
+        text: str | None,
+    ) -> Reply:
+        content = item.content
+        if not isinstance(content, Explain):
+            raise ExpiredAction("This question takes a lettered answer, not an explanation.")
+        answer = (text or "").strip()
+        if not answer:
+            raise BadInput("Your explanation is empty — type a sentence or two in your own words.")
+        if len(answer) > MAX_EXPLANATION_CHARS:
+            raise BadInput(
+                f"That's a long one! Please keep it under {MAX_EXPLANATION_CHARS} characters."
+            )
+        coverage = grade_explanation(answer, content.concepts)
+        grade = grade_for_coverage(coverage.fraction)
+        state = await self._record(
+            session,
+            learner,
+            user,
+            item,
+            prompt,
+            answer=answer,
+            correct=grade != Grade.AGAIN,
+            score=coverage.fraction,
+            grade=grade,
+        )
+        out = ReplyBuilder(
+            title=f"{len(coverage.covered)}/{coverage.total} concepts",
+            text=coverage.summary(),
+            tone=Tone.SUCCESS if not coverage.missed else Tone.INFO,
+            private=True,
+        )
+        out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
+        out.add_field("A strong answer", content.model_answer)
+        out.footer = self._schedule_note(state)
+        return await self._finish(session, user, item, prompt, out)
+
+
+def _short(text: str, limit: int = 90) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _already_answered_message(item: StudyItem, earlier: Attempt) -> str:
+    content: AnyItem = item.content
+    verdict = "correct" if earlier.correct else "not quite right"
+    if isinstance(content, MultipleChoice | Practice):
+        picked = earlier.answer
+        index = content.options.index(picked) if picked in content.options else None
+        shown = f"{letter(index)}. {picked}" if index is not None else picked
+        return f"You already answered this one: {shown} ({verdict})."
+    if isinstance(content, Flashcard):
+        return f"You already rated this card: {earlier.answer}."
+    return "You already answered this one. Your first answer counts."

@@ -1,0 +1,51 @@
+"""Settings, read once from the environment (and ``.env``) with pydantic-settings.
+
+Secrets have no default and are never logged (``SecretStr``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import PROJECT_ROOT
+
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "tutor.db"
+
+
+class Settings(BaseSettings):
+    """Every knob the bot reads from the environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    discord_token: SecretStr | None = None
+    database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")
+    content_dir: Path = PROJECT_ROOT / "content"
+    dev_guild_id: int | None = None
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    #: Time zone used for "today" (daily new-item limit, streaks) when a server sets none.
+    study_timezone: str = "UTC"
+    new_items_per_day: int = Field(default=20, ge=0, le=1000)
+    #: FSRS fuzzing spreads reviews out; tests turn it off for exact intervals.
+    fsrs_fuzzing: bool = True
+    desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
+    log_level: str = "WARNING"
+
+
+    @property
+    def database_dir(self) -> Path:
+        """Where runtime files go: the SQLite file's folder, else ``data/``."""
+        from bot.storage.db import sqlite_path
+
+        path = sqlite_path(self.database_url)
+        return path.parent if path is not None else PROJECT_ROOT / "data"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings object once per process."""
+    return Settings()

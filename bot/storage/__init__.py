@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, async data-access functions and Alembic migrations."""

@@ -1,0 +1,476 @@
+"""Async data-access functions. Each takes the session first and keyword arguments after.
+
+Callers own the transaction (they commit); functions here only ``flush`` when they need
+generated ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fsrs import State
+from sqlalchemy import Integer, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.content import DeckLibrary, item_to_dict
+from bot.core.scheduling import CardState
+from bot.errors import AlreadyAnswered
+from bot.storage.models import (
+    Attempt,
+    Guild,
+    Item,
+    Prompt,
+    ReviewState,
+    StudySession,
+    User,
+    utcnow,
+)
+
+def bundled_key(deck: str, slug: str) -> str:
+    """Unique key of a bundled item (``deck/slug``)."""
+    return f"{deck}/{slug}"
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """Stable hash of an item's content (to notice edits on re-sync)."""
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+# -- users and guilds ---------------------------------------------------------------------
+
+
+async def get_or_create_user(
+    session: AsyncSession, *, platform: str, external_id: str, display_name: str = ""
+) -> User:
+    """The member's row, created on first sight (display name kept up to date)."""
+    statement = select(User).where(User.platform == platform, User.external_id == external_id)
+    user = (await session.exec(statement)).first()
+    if user is None:
+        user = User(platform=platform, external_id=external_id, display_name=display_name[:100])
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError:
+            # Another task created the same member a moment ago.
+            await session.rollback()
+            user = (await session.exec(statement)).one()
+    elif display_name and user.display_name != display_name[:100]:
+        user.display_name = display_name[:100]
+        session.add(user)
+    return user
+
+
+async def ensure_guild(session: AsyncSession, *, guild_id: int, name: str = "") -> Guild:
+    """The server's row (with default settings), created on first sight."""
+    guild = await session.get(Guild, guild_id)
+    if guild is None:
+        guild = Guild(id=guild_id, name=name[:100])
+        session.add(guild)
+        await session.flush()
+    return guild
+
+
+# -- items --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What a content sync changed."""
+
+    added: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    unchanged: int = 0
+
+
+async def sync_bundled_items(session: AsyncSession, *, library: DeckLibrary) -> SyncReport:
+    """Make the bundled items in the database match the decks on disk.
+
+    New items are added, edited ones updated in place (members keep their progress), and
+    items no longer on disk deactivated (their attempts stay). Decks that failed to load
+    are left as they are, so a broken file never wipes its items.
+    """
+    existing = {
+        item.key: item
+        for item in (await session.exec(select(Item).where(col(Item.guild_id).is_(None)))).all()
+    }
+    seen: set[str] = set()
+    added = updated = unchanged = deactivated = 0
+    now = utcnow()
+    for deck, content in library.items():
+        key = bundled_key(deck.deck, content.id)
+        seen.add(key)
+        payload = item_to_dict(content)
+        digest = payload_hash(payload)
+        row = existing.get(key)
+        if row is None:
+            session.add(
+                Item(
+                    key=key,
+                    deck=deck.deck,
+                    slug=content.id,
+                    kind=content.kind,
+                    difficulty=str(content.difficulty),
+                    payload=payload,
+                    content_hash=digest,
+                )
+            )
+            added += 1
+        elif row.content_hash != digest or not row.active:
+            row.payload = payload
+            row.kind = content.kind
+            row.difficulty = str(content.difficulty)
+            row.content_hash = digest
+            row.active = True
+            row.updated_at = now
+            session.add(row)
+            updated += 1
+        else:
+            unchanged += 1
+    loaded_decks = {deck.deck for deck in library.decks}
+    failed_files = bool(library.problems)
+    for key, row in existing.items():
+        if key in seen or not row.active:
+            continue
+        # Only retire items of decks that loaded cleanly, or of decks that are gone while
+        # every file loaded; a deck with a syntax error keeps its items.
+        if row.deck in loaded_decks or not failed_files:
+            row.active = False
+            row.updated_at = now
+            session.add(row)
+            deactivated += 1
+    await session.flush()
+    return SyncReport(added=added, updated=updated, deactivated=deactivated, unchanged=unchanged)
+
+
+def _scope(guild_id: int | None) -> Any:
+    """Items a member in ``guild_id`` may see: bundled ones plus that server's own."""
+    if guild_id is None:
+        return col(Item.guild_id).is_(None)
+    return (col(Item.guild_id).is_(None)) | (col(Item.guild_id) == guild_id)
+
+
+async def active_items(
+    session: AsyncSession,
+    *,
+    guild_id: int | None,
+    deck: str | None = None,
+    kinds: Sequence[str] | None = None,
+    difficulty: str | None = None,
+) -> list[Item]:
+    """Active items visible in ``guild_id``, optionally filtered, in deck order."""
+    statement = select(Item).where(col(Item.active).is_(True), _scope(guild_id))
+    if deck:
+        statement = statement.where(Item.deck == deck)
+    if kinds:
+        statement = statement.where(col(Item.kind).in_(list(kinds)))
+    if difficulty:
+        statement = statement.where(Item.difficulty == difficulty)
+    return list((await session.exec(statement.order_by(col(Item.id)))).all())
+
+
+async def deck_names(session: AsyncSession, *, guild_id: int | None) -> list[str]:
+    """Names of the decks with active items visible in ``guild_id``."""
+    statement = (
+        select(Item.deck)
+        .where(col(Item.active).is_(True), _scope(guild_id))
+        .distinct()
+        .order_by(Item.deck)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def deck_sizes(session: AsyncSession, *, guild_id: int | None) -> dict[str, int]:
+    """Active item count per visible deck."""
+    statement = (
+        select(Item.deck, func.count())
+        .where(col(Item.active).is_(True), _scope(guild_id))
+        .group_by(Item.deck)
+    )
+    return {deck: int(count) for deck, count in (await session.exec(statement)).all()}
+
+
+# -- review state -------------------------------------------------------------------------
+
+
+def card_state(row: ReviewState) -> CardState:
+    """The pure :class:`CardState` of a stored row."""
+    return CardState(
+        due=row.due,
+        state=row.state,
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        last_review=row.last_review,
+        reps=row.reps,
+        lapses=row.lapses,
+    )
+
+
+async def get_review_state(
+    session: AsyncSession, *, user_id: int, item_id: int
+) -> ReviewState | None:
+    """The member's stored card for the item, if they have seen it."""
+    return await session.get(ReviewState, (user_id, item_id))
+
+
+def _apply_state(row: ReviewState, state: CardState) -> None:
+    row.due = state.due
+    row.state = state.state
+    row.step = state.step
+    row.stability = state.stability
+    row.difficulty = state.difficulty
+    row.last_review = state.last_review
+    row.reps = state.reps
+    row.lapses = state.lapses
+
+
+async def save_review_state(
+    session: AsyncSession, *, user_id: int, item_id: int, state: CardState, now: datetime
+) -> ReviewState:
+    """Insert or update the member's card for the item."""
+    row = await session.get(ReviewState, (user_id, item_id))
+    if row is None:
+        row = ReviewState(user_id=user_id, item_id=item_id, due=state.due, first_seen_at=now)
+    _apply_state(row, state)
+    session.add(row)
+    return row
+
+
+async def next_due_item(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+) -> Item | None:
+    """The member's most overdue item visible here, or None when nothing is due."""
+    statement = (
+        select(Item)
+        .join(ReviewState, col(ReviewState.item_id) == col(Item.id))
+        .where(
+            ReviewState.user_id == user_id,
+            col(ReviewState.due) <= now,
+            col(Item.active).is_(True),
+            _scope(guild_id),
+        )
+        .order_by(col(ReviewState.due))
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def count_due(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+) -> int:
+    """How many of the member's items are due now."""
+    statement = (
+        select(func.count())
+        .select_from(ReviewState)
+        .join(Item, col(ReviewState.item_id) == col(Item.id))
+        .where(
+            ReviewState.user_id == user_id,
+            col(ReviewState.due) <= now,
+            col(Item.active).is_(True),
+            _scope(guild_id),
+        )
+    )
+    return int((await session.exec(statement)).one())
+
+
+async def next_due_after(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+) -> datetime | None:
+    """When the member's next item comes due (after ``now``)."""
+    statement = (
+        select(func.min(ReviewState.due))
+        .join(Item, col(ReviewState.item_id) == col(Item.id))
+        .where(
+            ReviewState.user_id == user_id,
+            col(ReviewState.due) > now,
+            col(Item.active).is_(True),
+            _scope(guild_id),
+        )
+    )
+    # min() keeps the column's type, so the value comes back as an aware datetime.
+    return (await session.exec(statement)).one()
+
+
+async def count_new_since(session: AsyncSession, *, user_id: int, since: datetime) -> int:
+    """Items the member saw for the first time at or after ``since``."""
+    statement = (
+        select(func.count())
+        .select_from(ReviewState)
+        .where(ReviewState.user_id == user_id, col(ReviewState.first_seen_at) >= since)
+    )
+    return int((await session.exec(statement)).one())
+
+
+def _unseen(user_id: int) -> Any:
+    seen = select(ReviewState.item_id).where(ReviewState.user_id == user_id)
+    return col(Item.id).not_in(seen)
+
+
+async def next_new_item(
+    session: AsyncSession, *, user_id: int, guild_id: int | None
+) -> Item | None:
+    """The first item (in deck order) the member has never seen."""
+    statement = (
+        select(Item)
+        .where(col(Item.active).is_(True), _scope(guild_id), _unseen(user_id))
+        .order_by(col(Item.id))
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def count_unseen(session: AsyncSession, *, user_id: int, guild_id: int | None) -> int:
+    """How many visible items the member has never seen."""
+    statement = (
+        select(func.count())
+        .select_from(Item)
+        .where(col(Item.active).is_(True), _scope(guild_id), _unseen(user_id))
+    )
+    return int((await session.exec(statement)).one())
+
+
+# -- prompts, sessions and attempts -------------------------------------------------------
+
+
+async def create_prompt(
+    session: AsyncSession,
+    *,
+    item_id: int,
+    user_id: int | None,
+    guild_id: int | None,
+    mode: str,
+    now: datetime,
+    session_id: int | None = None,
+    position: int | None = None,
+) -> Prompt:
+    """Record that an item was shown; its id goes into the buttons."""
+    prompt = Prompt(
+        item_id=item_id,
+        user_id=user_id,
+        guild_id=guild_id,
+        mode=mode,
+        session_id=session_id,
+        position=position,
+        presented_at=now,
+    )
+    session.add(prompt)
+    await session.flush()
+    return prompt
+
+
+async def find_session_prompt(
+    session: AsyncSession, *, session_id: int, position: int
+) -> Prompt | None:
+    """The prompt already shown for a test position, if any."""
+    statement = select(Prompt).where(Prompt.session_id == session_id, Prompt.position == position)
+    return (await session.exec(statement.order_by(col(Prompt.id)))).first()
+
+
+async def find_attempt(session: AsyncSession, *, prompt_id: int, user_id: int) -> Attempt | None:
+    """The member's answer to a prompt, if they answered it."""
+    statement = select(Attempt).where(Attempt.prompt_id == prompt_id, Attempt.user_id == user_id)
+    return (await session.exec(statement)).first()
+
+
+async def record_answer(
+    session: AsyncSession,
+    *,
+    attempt: Attempt,
+    state: CardState,
+    now: datetime,
+) -> Attempt:
+    """Store one graded answer and the member's new card in one transaction.
+
+    Raises :class:`AlreadyAnswered` (and stores nothing) when the member already answered
+    this prompt — a double click or a repeated line never counts twice.
+    """
+    session.add(attempt)
+    await save_review_state(
+        session, user_id=attempt.user_id, item_id=attempt.item_id, state=state, now=now
+    )
+    try:
+        await session.commit()
+    except IntegrityError as error:
+        await session.rollback()
+        raise AlreadyAnswered("You already answered this one.") from error
+    return attempt
+
+
+async def create_study_session(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    kind: str,
+    deck: str | None,
+    item_ids: list[int],
+    now: datetime,
+) -> StudySession:
+    """Start a multi-question run (a test)."""
+    run = StudySession(user_id=user_id, kind=kind, deck=deck, item_ids=item_ids, created_at=now)
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def session_attempts(
+    session: AsyncSession, *, session_id: int, user_id: int
+) -> list[tuple[Prompt, Attempt]]:
+    """The answered prompts of a run, by position."""
+    statement = (
+        select(Prompt, Attempt)
+        .join(Attempt, col(Attempt.prompt_id) == col(Prompt.id))
+        .where(Prompt.session_id == session_id, Attempt.user_id == user_id)
+        .order_by(col(Prompt.position))
+    )
+    return [(p, a) for p, a in (await session.exec(statement)).all()]
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+
+async def attempt_totals(session: AsyncSession, *, user_id: int) -> tuple[int, int]:
+    """(answers, correct answers) of the member, everywhere."""
+    statement = select(
+        func.count(), func.coalesce(func.sum(func.cast(Attempt.correct, Integer)), 0)
+    ).where(Attempt.user_id == user_id)
+    answered, correct = (await session.exec(statement)).one()
+    return int(answered), int(correct)
+
+
+async def attempt_times_since(
+    session: AsyncSession, *, user_id: int, since: datetime
+) -> list[datetime]:
+    """Timestamps of the member's answers since ``since`` (for streaks and charts)."""
+    statement = select(Attempt.created_at).where(
+        Attempt.user_id == user_id, col(Attempt.created_at) >= since
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def mastery_rows(
+    session: AsyncSession, *, user_id: int, guild_id: int | None
+) -> list[tuple[str, int, int, int]]:
+    """Per visible deck: (deck, total items, items seen, items in FSRS Review state)."""
+    seen = func.count(ReviewState.item_id)
+    mastered = func.sum(func.cast(col(ReviewState.state) == State.Review.value, Integer))
+    statement = (
+        select(Item.deck, func.count(col(Item.id)), seen, func.coalesce(mastered, 0))
+        .select_from(Item)
+        .outerjoin(
+            ReviewState,
+            (col(ReviewState.item_id) == col(Item.id)) & (col(ReviewState.user_id) == user_id),
+        )
+        .where(col(Item.active).is_(True), _scope(guild_id))
+        .group_by(Item.deck)
+        .order_by(Item.deck)
+    )
+    return [(d, int(t), int(s), int(m)) for d, t, s, m in (await session.exec(statement)).all()]

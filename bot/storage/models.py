@@ -1,0 +1,149 @@
+"""SQLModel tables.
+
+The schema itself is created and changed only by Alembic migrations
+(``bot/storage/migrations``); these classes describe it for queries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    """Current time, aware UTC (a default for ``created_at`` columns)."""
+    return datetime.now(UTC)
+
+
+class Guild(SQLModel, table=True):
+    """A Discord server (or the local console's pseudo-server) and its settings."""
+
+    __tablename__ = "guilds"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = ""
+    timezone: str = "UTC"
+    new_items_per_day: int = 20
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A member, identified by platform (``discord`` or ``local``) and their id there."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_users_platform_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Item(SQLModel, table=True):
+    """A study item: bundled (``guild_id`` is None) or added by a server's moderators.
+
+    ``payload`` is the validated item as JSON (see :func:`bot.core.content.item_to_dict`).
+    Items are never deleted, only deactivated, so attempts keep their history.
+    """
+
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_scope", "guild_id", "deck", "active"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    deck: str = Field(max_length=64)
+    slug: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    difficulty: str = Field(max_length=8)
+    guild_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("guilds.id"), nullable=True)
+    )
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(max_length=64)
+    active: bool = True
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReviewState(SQLModel, table=True):
+    """A member's FSRS card for one item."""
+
+    __tablename__ = "review_states"
+    __table_args__ = (Index("ix_review_states_user_due", "user_id", "due"),)
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+    item_id: int = Field(foreign_key="items.id", primary_key=True)
+    state: int = 1
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime = Field(sa_type=UTCDateTime)
+    last_review: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reps: int = 0
+    lapses: int = 0
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StudySession(SQLModel, table=True):
+    """A multi-question run such as a 10-question test."""
+
+    __tablename__ = "study_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = Field(max_length=16)
+    deck: str | None = Field(default=None, max_length=64)
+    item_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Prompt(SQLModel, table=True):
+    """One presentation of an item: what a button or typed answer refers to.
+
+    ``user_id`` is None for a question open to everyone in a channel.
+    """
+
+    __tablename__ = "prompts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    guild_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    mode: str = Field(max_length=16)
+    session_id: int | None = Field(default=None, foreign_key="study_sessions.id", index=True)
+    position: int | None = None
+    presented_at: datetime = Field(sa_type=UTCDateTime)
+    hint_shown_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revealed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Attempt(SQLModel, table=True):
+    """One graded answer. Append-only; one row per member per prompt."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("prompt_id", "user_id", name="uq_attempts_prompt_user"),
+        Index("ix_attempts_user_created", "user_id", "created_at"),
+        Index("ix_attempts_item", "item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    item_id: int = Field(foreign_key="items.id")
+    prompt_id: int = Field(foreign_key="prompts.id")
+    guild_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    mode: str = Field(max_length=16)
+    answer: str = Field(default="", max_length=4000)
+    correct: bool
+    score: float = 0.0
+    rating: int
+    duration_ms: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
