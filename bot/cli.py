@@ -18,6 +18,7 @@ import os
 import re
 import sys
 
+from bot.console.app import TrainHandler
 from bot.log import get_logger, setup_logging
 from bot.settings import get_settings
 
@@ -77,12 +78,10 @@ async def run_console(user: str) -> int:
         await engine.close()
 
 
-def _console_trainer():  # type: ignore[no-untyped-def]
-    """The /train handler for the console, if the training lab is installed."""
-    try:
-        from bot.training.console import train_command
-    except ImportError:
-        return None
+def _console_trainer() -> TrainHandler:
+    """The console's /train handler (the lab's worker starts on first use)."""
+    from bot.training.console import train_command
+
     return train_command
 
 

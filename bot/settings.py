@@ -35,7 +35,6 @@ class Settings(BaseSettings):
     desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
     log_level: str = "WARNING"
 
-
     @property
     def database_dir(self) -> Path:
         """Where runtime files go: the SQLite file's folder, else ``data/``."""

@@ -54,9 +54,7 @@ async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> Tutor:
     engine = Tutor(
         db,
         clock=clock,
-        config=TutorConfig(
-            new_items_per_day=20, scheduler=SchedulerConfig(enable_fuzzing=False)
-        ),
+        config=TutorConfig(new_items_per_day=20, scheduler=SchedulerConfig(enable_fuzzing=False)),
         rng=random.Random(7),
     )
     await engine.load_content(library)

@@ -100,6 +100,8 @@ class ConsoleApp:
         """Handle one line of input; returns False when the member wants to quit."""
         line = raw.strip()
         if not line:
+            if self._waiting_for_text():
+                self.error("Your explanation is empty — type a sentence or two, or hint.")
             return True
         if line.casefold() in QUIT_WORDS:
             self.say("Bye! Your progress is saved.")
@@ -116,6 +118,9 @@ class ConsoleApp:
             log.exception("console error %s on input %r", incident, line[:80])
             self.error(f"Something went wrong (id {incident}). Your saved answers are safe.")
         return True
+
+    def _waiting_for_text(self) -> bool:
+        return self.current is not None and any(c.needs_text for c in self.current.choices)
 
     async def _command(self, line: str) -> None:
         name, *args = line.split()

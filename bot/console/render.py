@@ -39,7 +39,7 @@ def render_reply(reply: Reply, *, width: int = 78) -> str:
     """A reply as terminal text: title rule, body, code, fields, footer and choices."""
     lines: list[str] = []
     if reply.title:
-        lines.append(f"── {TONE_MARKS.get(reply.tone, '')}{plain(reply.title)} ──")
+        lines.append(f"── {plain(reply.title)} ──")
     elif reply.tone in TONE_MARKS:
         lines.append(TONE_MARKS[reply.tone].strip())
     if reply.text:
@@ -47,7 +47,13 @@ def render_reply(reply: Reply, *, width: int = 78) -> str:
     if reply.code:
         lines.append("")
         lines.extend("    " + line for line in reply.code.rstrip().splitlines())
+    inline = [f for f in reply.fields if f.inline]
+    if inline:
+        lines.append("")
+        lines.append(" · ".join(f"{plain(f.name)}: {plain(f.value)}" for f in inline))
     for field in reply.fields:
+        if field.inline:
+            continue
         lines.append("")
         lines.append(f"{plain(field.name)}:")
         for paragraph in plain(field.value).splitlines():

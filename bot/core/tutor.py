@@ -59,7 +59,11 @@ MODE_KINDS: dict[str, tuple[str, ...]] = {
     "practice": ("practice",),
     "explain": ("explain",),
 }
-MODE_NOUNS = {"quiz": "quiz questions", "practice": "practice problems", "explain": "explain prompts"}
+MODE_NOUNS = {
+    "quiz": "quiz questions",
+    "practice": "practice problems",
+    "explain": "explain prompts",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,17 +339,19 @@ class Tutor:
             session, user_id=user.id, guild_id=learner.guild_id, now=self._now()
         )
         unseen = await crud.count_unseen(session, user_id=user.id, guild_id=learner.guild_id)
+        parts = ["Nothing is due right now."]
         if upcoming is not None:
-            when = f"Your next review is {describe_interval(upcoming - self._now())}."
-        elif unseen:
-            when = "New cards unlock tomorrow."
-        else:
-            when = "You've seen every card."
-        if unseen and upcoming is not None:
-            when += f" {unseen} new cards unlock over the coming days."
+            parts.append(f"Your next review is {describe_interval(upcoming - self._now())}.")
+        if unseen:
+            parts.append(
+                f"That's today's {self.config.new_items_per_day} new cards; "
+                f"{unseen} more unlock from tomorrow."
+            )
+        elif upcoming is None:
+            parts.append("You've seen every card.")
         return Reply(
             title="All caught up 🎉",
-            text=f"Nothing is due right now. {when}\nTry /quiz, /practice or /test meanwhile.",
+            text=" ".join(parts) + "\nTry /quiz, /practice or /test meanwhile.",
             tone=Tone.SUCCESS,
             private=True,
         )
@@ -486,9 +492,7 @@ class Tutor:
             )
             tz = self.config.timezone
             streak = current_streak({local_date(t, tz) for t in times}, local_date(now, tz))
-            due = await crud.count_due(
-                session, user_id=user.id, guild_id=learner.guild_id, now=now
-            )
+            due = await crud.count_due(session, user_id=user.id, guild_id=learner.guild_id, now=now)
             new_today = await crud.count_new_since(
                 session, user_id=user.id, since=self._today_start()
             )

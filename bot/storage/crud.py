@@ -33,6 +33,7 @@ from bot.storage.models import (
     utcnow,
 )
 
+
 def bundled_key(deck: str, slug: str) -> str:
     """Unique key of a bundled item (``deck/slug``)."""
     return f"{deck}/{slug}"
@@ -393,11 +394,11 @@ async def record_answer(
     Raises :class:`AlreadyAnswered` (and stores nothing) when the member already answered
     this prompt — a double click or a repeated line never counts twice.
     """
-    session.add(attempt)
-    await save_review_state(
-        session, user_id=attempt.user_id, item_id=attempt.item_id, state=state, now=now
-    )
     try:
+        await save_review_state(
+            session, user_id=attempt.user_id, item_id=attempt.item_id, state=state, now=now
+        )
+        session.add(attempt)
         await session.commit()
     except IntegrityError as error:
         await session.rollback()
@@ -440,7 +441,7 @@ async def session_attempts(
 async def attempt_totals(session: AsyncSession, *, user_id: int) -> tuple[int, int]:
     """(answers, correct answers) of the member, everywhere."""
     statement = select(
-        func.count(), func.coalesce(func.sum(func.cast(Attempt.correct, Integer)), 0)
+        func.count(), func.coalesce(func.sum(func.cast(col(Attempt.correct), Integer)), 0)
     ).where(Attempt.user_id == user_id)
     answered, correct = (await session.exec(statement)).one()
     return int(answered), int(correct)
@@ -460,7 +461,7 @@ async def mastery_rows(
     session: AsyncSession, *, user_id: int, guild_id: int | None
 ) -> list[tuple[str, int, int, int]]:
     """Per visible deck: (deck, total items, items seen, items in FSRS Review state)."""
-    seen = func.count(ReviewState.item_id)
+    seen = func.count(col(ReviewState.item_id))
     mastered = func.sum(func.cast(col(ReviewState.state) == State.Review.value, Integer))
     statement = (
         select(Item.deck, func.count(col(Item.id)), seen, func.coalesce(mastered, 0))

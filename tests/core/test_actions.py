@@ -30,7 +30,8 @@ def test_round_trip(action: actions.Action) -> None:
 
 
 @pytest.mark.parametrize(
-    "token", ["", "rv", "rv:x", "rt:1:5", "rt:1:0", "an:1", "nx:train", "nx:test", "zz:1", "an:-1:2"]
+    "token",
+    ["", "rv", "rv:x", "rt:1:5", "rt:1:0", "an:1", "nx:train", "nx:test", "zz:1", "an:-1:2"],
 )
 def test_malformed_tokens_are_expired(token: str) -> None:
     with pytest.raises(ExpiredAction):

@@ -1,0 +1,99 @@
+"""End to end: ``python -m bot console`` as a subprocess with piped input."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run_console(
+    tmp_path: Path, script: str, *extra_env: tuple[str, str]
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tutor.db'}",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    env.pop("DISCORD_TOKEN", None)
+    env.update(dict(extra_env))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--user", "tester"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+
+
+def stored_attempts(tmp_path: Path) -> list[tuple[str, int, int]]:
+    with sqlite3.connect(tmp_path / "tutor.db") as conn:
+        return conn.execute("SELECT mode, correct, rating FROM attempts ORDER BY id").fetchall()
+
+
+SESSION = "\n".join(
+    [
+        "/review",
+        "reveal",
+        "good",
+        "next",
+        "/practice",
+        "hint",
+        "A",
+        "/explain",
+        "Training adjusts the weights so the loss goes down and predictions get better.",
+        "/test",
+        *(["A", "next"] * 9),
+        "A",
+        "/stats",
+        "/quit",
+    ]
+)
+
+
+def test_a_whole_session_is_stored(tmp_path: Path) -> None:
+    result = run_console(tmp_path, SESSION + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    out = result.stdout
+    assert "Saved: Good" in out
+    assert "Hint:" in out and "Solution:" in out and "Common mistakes:" in out
+    assert "concepts" in out
+    assert "Test finished —" in out and "By difficulty:" in out
+    assert "Answered: 13" in out
+    modes = [mode for mode, _c, _r in stored_attempts(tmp_path)]
+    assert modes == ["review", "practice", "explain"] + ["test"] * 10
+    for _mode, correct, rating in stored_attempts(tmp_path):
+        assert rating in (1, 2, 3, 4)
+        assert (rating == 1) == (not correct)
+
+
+def test_progress_is_still_there_next_time(tmp_path: Path) -> None:
+    run_console(tmp_path, "/quiz\nA\n/quit\n")
+    second = run_console(tmp_path, "/stats\n")
+    assert second.returncode == 0
+    assert "Answered: 1" in second.stdout
+
+
+def test_corrupt_database_gives_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "tutor.db").write_bytes(b"garbage" * 1000)
+    result = run_console(tmp_path, "/stats\n")
+    assert result.returncode == 1
+    assert "damaged" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "tutor.db").read_bytes() == b"garbage" * 1000
+
+
+def test_missing_content_folder_gives_one_clear_line(tmp_path: Path) -> None:
+    result = run_console(tmp_path, "/stats\n", ("CONTENT_DIR", str(tmp_path / "nowhere")))
+    assert result.returncode == 1
+    assert "not found" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,245 @@
+"""The study engine over a temporary database and the shipped deck, with a fake clock."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlmodel import select
+
+from bot.core.clock import FakeClock
+from bot.core.content import DeckLibrary
+from bot.core.replies import Reply
+from bot.core.scheduling import SchedulerConfig
+from bot.core.tutor import Learner, Tutor, TutorConfig
+from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
+from bot.storage.db import Database
+from bot.storage.models import Attempt, ReviewState
+
+DECK = "tensorflow-training-basics"
+
+
+def choice(reply: Reply, key: str) -> str:
+    found = reply.choice_for(key)
+    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
+    return found.action
+
+
+async def attempts(db: Database) -> list[Attempt]:
+    async with db.session() as s:
+        return list((await s.exec(select(Attempt).order_by(Attempt.id))).all())
+
+
+def correct_letter(tutor: Tutor, reply: Reply) -> str:
+    """Find the right option of a shown question via the item cache (the test knows the key)."""
+    prompt_id = int(reply.choices[0].action.split(":")[1])
+    for item in tutor._items.values():
+        if reply.text.startswith(item.content.prompt):
+            return "ABCDEF"[item.content.correct_index]  # type: ignore[union-attr]
+    raise AssertionError(f"unknown question for prompt {prompt_id}")
+
+
+async def test_review_flashcard_reveal_then_rate(
+    tutor: Tutor, alice: Learner, db: Database
+) -> None:
+    card = await tutor.review(alice)
+    assert card.private and [c.key for c in card.choices] == ["reveal"]
+    revealed = await tutor.act(alice, choice(card, "reveal"))
+    assert [c.key for c in revealed.choices] == ["again", "hard", "good", "easy"]
+    saved = await tutor.act(alice, choice(revealed, "good"))
+    assert "Saved: Good" in saved.title and "10 minutes" in saved.footer
+    [attempt] = await attempts(db)
+    assert (attempt.rating, attempt.correct, attempt.mode) == (3, True, "review")
+
+
+async def test_rating_before_reveal_is_refused(tutor: Tutor, alice: Learner) -> None:
+    card = await tutor.review(alice)
+    prompt_id = choice(card, "reveal").split(":")[1]
+    with pytest.raises(BadInput):
+        await tutor.act(alice, f"rt:{prompt_id}:3")
+
+
+async def test_wrong_answer_is_again_and_right_answer_is_good(
+    tutor: Tutor, alice: Learner, db: Database
+) -> None:
+    question = await tutor.quiz(alice, DECK)
+    right = correct_letter(tutor, question)
+    wrong = next(c.key for c in question.choices if c.key != right)
+    feedback = await tutor.act(alice, choice(question, wrong))
+    assert "Not quite" in feedback.title and "The answer is" in feedback.text
+    question = await tutor.quiz(alice, DECK)
+    feedback = await tutor.act(alice, choice(question, correct_letter(tutor, question)))
+    assert "Correct" in feedback.title
+    ratings = [(a.correct, a.rating) for a in await attempts(db)]
+    assert ratings == [(False, 1), (True, 3)]
+
+
+async def test_same_answer_twice_is_recorded_once(
+    tutor: Tutor, alice: Learner, db: Database
+) -> None:
+    question = await tutor.quiz(alice)
+    token = choice(question, "A")
+    await tutor.act(alice, token)
+    with pytest.raises(AlreadyAnswered) as caught:
+        await tutor.act(alice, token)
+    assert "already answered" in caught.value.message
+    assert len(await attempts(db)) == 1
+
+
+async def test_someone_elses_button(tutor: Tutor, alice: Learner, bob: Learner) -> None:
+    question = await tutor.quiz(alice)
+    with pytest.raises(NotYourQuestion):
+        await tutor.act(bob, choice(question, "A"))
+
+
+async def test_shared_question_takes_one_answer_per_member(
+    tutor: Tutor, alice: Learner, bob: Learner, db: Database
+) -> None:
+    question = await tutor.quiz(alice, shared=True)
+    await tutor.act(alice, choice(question, "A"))
+    await tutor.act(bob, choice(question, "B"))
+    with pytest.raises(AlreadyAnswered):
+        await tutor.act(bob, choice(question, "C"))
+    assert len(await attempts(db)) == 2
+
+
+async def test_practice_hint_then_solution(tutor: Tutor, alice: Learner) -> None:
+    problem = await tutor.practice(alice, DECK, "hard")
+    assert "hard" in problem.title
+    hinted = await tutor.act(alice, choice(problem, "hint"))
+    assert any("Hint" in f.name for f in hinted.fields)
+    assert hinted.choice_for("hint") is None
+    done = await tutor.act(alice, choice(hinted, "B"))
+    names = [f.name for f in done.fields]
+    assert names == ["Solution", "Common mistakes"]
+    assert "Correct" in done.title  # house prices: B is the final answer
+
+
+async def test_explain_coverage_names_missed_concepts(
+    tutor: Tutor, alice: Learner, db: Database
+) -> None:
+    prompt = await tutor.explain(alice)
+    answer = choice(prompt, "answer")
+    with pytest.raises(BadInput):
+        await tutor.act(alice, answer, "   ")
+    result = await tutor.act(alice, answer, "The optimizer changes things.")
+    assert "/3 concepts" in result.title and "Missed" in result.text
+    [attempt] = await attempts(db)
+    assert attempt.score < 1 and attempt.answer == "The optimizer changes things."
+
+
+async def test_bad_filters_have_clear_messages(tutor: Tutor, alice: Learner) -> None:
+    with pytest.raises(NotFound, match="no deck called 'nope'"):
+        await tutor.quiz(alice, "nope")
+    with pytest.raises(BadInput, match="easy, medium or hard"):
+        await tutor.quiz(alice, None, "impossible")
+    with pytest.raises(NotFound, match="No quiz questions at hard level"):
+        await tutor.quiz(alice, DECK, "hard")
+
+
+@pytest.mark.parametrize("token", ["rv:999999", "xx", "an:1", "nx:test:424242"])
+async def test_stale_or_forged_buttons_expire(tutor: Tutor, alice: Learner, token: str) -> None:
+    with pytest.raises(ExpiredAction):
+        await tutor.act(alice, token)
+
+
+async def test_full_test_run_gives_a_breakdown(tutor: Tutor, alice: Learner, db: Database) -> None:
+    reply = await tutor.start_test(alice, DECK)
+    difficulties = []
+    for n in range(10):
+        assert f"question {n + 1} of 10" in reply.title
+        difficulties.append(reply.title.rsplit("·", 1)[1].strip())
+        feedback = await tutor.act(alice, choice(reply, correct_letter(tutor, reply)))
+        if n < 9:
+            reply = await tutor.act(alice, choice(feedback, "next"))
+    assert difficulties == sorted(difficulties, key=["easy", "medium", "hard"].index)
+    assert set(difficulties) == {"easy", "medium", "hard"}
+    assert "Test finished — 10/10" in feedback.footer
+    assert [f.name for f in feedback.fields][-1] == "By difficulty"
+    stored = await attempts(db)
+    assert len(stored) == 10 and all(a.mode == "test" for a in stored)
+
+
+async def test_next_twice_in_a_test_does_not_skip_a_question(tutor: Tutor, alice: Learner) -> None:
+    first = await tutor.start_test(alice)
+    feedback = await tutor.act(alice, choice(first, "A"))
+    second = await tutor.act(alice, choice(feedback, "next"))
+    again = await tutor.act(alice, choice(feedback, "next"))
+    assert second.title == again.title and second.choices == again.choices
+
+
+async def test_daily_new_limit_and_day_rollover(db: Database, library: DeckLibrary) -> None:
+    clock = FakeClock()
+    tutor = Tutor(
+        db,
+        clock=clock,
+        config=TutorConfig(new_items_per_day=2, scheduler=SchedulerConfig(enable_fuzzing=False)),
+        rng=random.Random(1),
+    )
+    await tutor.load_content(library)
+    me = Learner("local", "limit", "Limit")
+    for _ in range(2):
+        card = await tutor.review(me)
+        revealed = await tutor.act(me, choice(card, "reveal"))
+        await tutor.act(me, choice(revealed, "easy"))
+    done = await tutor.review(me)
+    assert "caught up" in done.title and "15 more unlock from tomorrow" in done.text
+    clock.advance(days=1)
+    fresh = await tutor.review(me)
+    assert fresh.choice_for("reveal") is not None and "New" in fresh.footer
+
+
+async def test_again_card_comes_back_after_its_interval(tutor: Tutor, clock: FakeClock) -> None:
+    me = Learner("local", "again", "Again")
+    card = await tutor.review(me)
+    front = card.text
+    revealed = await tutor.act(me, choice(card, "reveal"))
+    await tutor.act(me, choice(revealed, "again"))
+    clock.advance(minutes=2)
+    due = await tutor.review(me)
+    assert due.text == front and "Review" in due.footer
+
+
+async def test_stats_accuracy_streak_and_due(
+    tutor: Tutor, clock: FakeClock, alice: Learner
+) -> None:
+    for _day in range(3):
+        question = await tutor.quiz(alice)
+        await tutor.act(alice, choice(question, correct_letter(tutor, question)))
+        clock.advance(days=1)
+    # Day 4, before answering anything: yesterday's study keeps the streak alive.
+    summary = await tutor.stats_summary(alice)
+    assert summary.answered == 3 and summary.accuracy_percent == 100
+    assert summary.streak_days == 3
+    assert summary.due_now >= 1
+    reply = await tutor.stats(alice)
+    assert reply.private and any(f.name == "Mastery" for f in reply.fields)
+
+
+async def test_streak_breaks_after_a_missed_day(
+    tutor: Tutor, clock: FakeClock, alice: Learner
+) -> None:
+    question = await tutor.quiz(alice)
+    await tutor.act(alice, choice(question, "A"))
+    clock.advance(days=2)
+    assert (await tutor.stats_summary(alice)).streak_days == 0
+
+
+async def test_answer_duration_is_stored(
+    tutor: Tutor, clock: FakeClock, alice: Learner, db: Database
+) -> None:
+    question = await tutor.quiz(alice)
+    clock.advance(seconds=12)
+    await tutor.act(alice, choice(question, "A"))
+    [attempt] = await attempts(db)
+    assert attempt.duration_ms == 12_000
+
+
+async def test_review_state_is_written_per_answer(
+    tutor: Tutor, alice: Learner, db: Database
+) -> None:
+    question = await tutor.quiz(alice)
+    await tutor.act(alice, choice(question, "A"))
+    async with db.session() as s:
+        states = (await s.exec(select(ReviewState))).all()
+    assert len(states) == 1 and states[0].reps == 1
