@@ -1,0 +1,180 @@
+"""The ``content`` command: check and export study decks.
+
+``python -m bot content check [PATH...]``
+    Validate deck files (or every ``*.yaml`` in the given folders; by default the configured
+    content folder). Prints one ``file:line: message`` line per problem on stdout and a
+    summary on stderr. Exit status: 0 all good, 1 problems found, 2 bad usage, a missing
+    path or a folder without deck files.
+
+``python -m bot content export [PATH...] [-o FILE]``
+    Print (or write) every item as a JSON list, see :func:`bot.core.content.export_items`.
+    Refuses (exit status 1) while any deck has problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.core.content import DeckLibrary, deck_files, export_items, load_deck_files
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class _UsageError(Exception):
+    """A path that does not exist, or no deck files at all."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot content",
+        description="Check or export the study decks (YAML files in the content folder).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{check,export}")
+    check = commands.add_parser(
+        "check", help="validate deck files and report problems as file:line: message"
+    )
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="deck files or folders")
+    export = commands.add_parser("export", help="print every item as JSON")
+    export.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="deck files or folders")
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write the JSON here instead of stdout"
+    )
+    return parser
+
+
+def _display(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _deck_paths(paths: Sequence[Path]) -> list[Path]:
+    """Expand the command-line paths (default: the configured content folder) into files."""
+    if not paths:
+        from bot.settings import get_settings
+
+        content_dir = get_settings().content_dir
+        if not content_dir.is_dir():
+            raise _UsageError(
+                f"Content folder {content_dir} not found. "
+                "Set CONTENT_DIR or restore the content/ folder."
+            )
+        paths = [_display(content_dir)]
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found = deck_files(path)
+            if not found:
+                raise _UsageError(f"No deck files (*.yaml, *.yml) in {path}.")
+        elif path.is_file():
+            found = [path]
+        else:
+            raise _UsageError(f"{path}: no such file or folder.")
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    return files
+
+
+@contextmanager
+def _quiet_loader() -> Iterator[None]:
+    """The CLI prints every problem itself, so silence the loader's summary warnings."""
+    logger = logging.getLogger("bot.core.content")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _load(paths: Sequence[Path]) -> tuple[DeckLibrary, int]:
+    files = _deck_paths(paths)
+    with _quiet_loader():
+        library = load_deck_files(files)
+    return library, len(files)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _check(paths: Sequence[Path]) -> int:
+    library, file_count = _load(paths)
+    for problem in library.problems:
+        print(problem)
+    item_count = sum(len(deck.items) for deck in library.decks)
+    if library.problems:
+        broken = len({problem.file for problem in library.problems})
+        print(
+            f"Found {_plural(len(library.problems), 'problem')} in "
+            f"{broken} of {_plural(file_count, 'deck file')}.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    print(
+        f"All good: {_plural(len(library.decks), 'deck')}, {_plural(item_count, 'item')}.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _export(paths: Sequence[Path], output: Path | None) -> int:
+    library, _ = _load(paths)
+    if library.problems:
+        for problem in library.problems:
+            print(problem, file=sys.stderr)
+        print("Nothing exported: fix the problems above first.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    items = export_items(library)
+    text = json.dumps(items, indent=2, ensure_ascii=False)
+    if output is None:
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:  # e.g. piped into `head`; the reader has gone away
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    try:
+        output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"Cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Wrote {_plural(len(items), 'item')} to {output}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: list[str]) -> int:
+    """Run ``content`` with ``argv`` (the arguments after ``content``); return the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error; argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        if args.command == "check":
+            return _check(args.paths)
+        if args.command == "export":
+            return _export(args.paths, args.output)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE

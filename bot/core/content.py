@@ -1,0 +1,789 @@
+"""Study content: the deck schema (pydantic v2) and a loader that reports problems by line.
+
+A deck is one YAML file in ``content/``::
+
+    deck: tensorflow-training-basics
+    title: Why training optimizes model weights
+    description: One or two sentences.
+    items:
+      - id: goal-of-training
+        kind: flashcard            # flashcard | mcq | practice | explain
+        front: ...
+        back: ...
+
+Every scalar in a deck file is read as text (``answer: 1`` is the text ``"1"``, ``Yes`` stays
+``"Yes"``); an empty value, ``~`` or ``null`` is "no value". Unknown fields are errors, text is
+stripped and must not be empty. :func:`load_deck_text` turns every mistake into a
+:class:`ContentProblem` such as ``content/x.yaml:14: item 'loss-role': answer 'E' is not one
+of the options A–D``; :func:`load_library` loads a whole folder, skipping broken decks.
+
+This module must not import discord, tensorflow or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeAlias
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from bot.core.grading import normalize_tokens
+from bot.errors import BadInput, ContentError
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+Difficulty = Literal["easy", "medium", "hard"]
+Level = Literal["beginner", "intermediate", "advanced"]
+ItemKind = Literal["flashcard", "mcq", "practice", "explain"]
+
+DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
+LEVELS: tuple[Level, ...] = ("beginner", "intermediate", "advanced")
+ITEM_KINDS: tuple[ItemKind, ...] = ("flashcard", "mcq", "practice", "explain")
+#: How a flashcard's level maps onto the difficulty scale used everywhere else.
+LEVEL_DIFFICULTY: dict[Level, Difficulty] = {
+    "beginner": "easy",
+    "intermediate": "medium",
+    "advanced": "hard",
+}
+
+#: Deck slugs and item ids: lowercase letters, digits and dashes, 2–41 characters.
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,40}$"
+MIN_OPTIONS = 2
+MAX_OPTIONS = 6
+ANSWER_LETTERS = "ABCDEF"
+DECK_SUFFIXES = (".yaml", ".yml")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLUG_PATTERN)]
+
+_NULL_SCALARS = frozenset({"", "~", "null", "Null", "NULL"})
+
+LocPath: TypeAlias = tuple[str | int, ...]
+
+
+def _option_key(option: str) -> str:
+    """Options compare equal ignoring case and runs of whitespace."""
+    return " ".join(option.casefold().split())
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Concept(_Model):
+    """One idea an explain answer should mention, with the phrases that express it."""
+
+    name: Text
+    phrases: Annotated[list[Text], Field(min_length=1)]
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_have_words(cls, phrases: list[str]) -> list[str]:
+        for index, phrase in enumerate(phrases):
+            if not normalize_tokens(phrase):
+                raise PydanticCustomError(
+                    "phrase_without_words",
+                    "phrase '{phrase}' has no words to match",
+                    {"phrase": phrase, "index": index},
+                )
+        return phrases
+
+
+class Flashcard(_Model):
+    """A front/back card, rated by the member after revealing the back."""
+
+    id: Slug
+    kind: Literal["flashcard"] = "flashcard"
+    front: Text
+    back: Text
+    level: Level = "beginner"
+
+    @property
+    def prompt(self) -> str:
+        """What the member is asked (the front)."""
+        return self.front
+
+    @property
+    def difficulty(self) -> Difficulty:
+        """The level mapped onto easy/medium/hard."""
+        return LEVEL_DIFFICULTY[self.level]
+
+    @property
+    def options(self) -> list[str]:
+        """Flashcards have no options."""
+        return []
+
+    @property
+    def answer_text(self) -> str | None:
+        """The back of the card."""
+        return self.back
+
+
+class ChoiceItem(_Model):
+    """Fields shared by :class:`MultipleChoice` and :class:`Practice` (never used directly)."""
+
+    id: Slug
+    question: Text
+    code: str | None = None
+    options: Annotated[list[Text], Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)]
+    answer: str
+    explanation: Text
+    difficulty: Difficulty = "medium"
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _tidy_code(cls, value: Any) -> Any:
+        """Keep indentation, drop surrounding blank lines; blank code means no code."""
+        if isinstance(value, str):
+            lines = value.rstrip().splitlines()
+            while lines and not lines[0].strip():
+                lines.pop(0)
+            return "\n".join(lines) or None
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _unique_options(cls, options: list[str]) -> list[str]:
+        seen: dict[str, int] = {}
+        for index, option in enumerate(options):
+            key = _option_key(option)
+            if key in seen:
+                raise PydanticCustomError(
+                    "duplicate_option",
+                    "option {letter} '{option}' repeats option {first}",
+                    {
+                        "letter": ANSWER_LETTERS[index],
+                        "option": option,
+                        "first": ANSWER_LETTERS[seen[key]],
+                        "index": index,
+                    },
+                )
+            seen[key] = index
+        return options
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_is_an_option(cls, value: str, info: ValidationInfo) -> str:
+        letter = value.strip().upper()
+        if len(letter) != 1 or letter not in ANSWER_LETTERS:
+            if not letter:
+                raise PydanticCustomError("answer_letter", "answer must be a letter A–F")
+            raise PydanticCustomError(
+                "answer_letter",
+                "answer must be a letter A–F, got '{answer}'",
+                {"answer": value.strip()},
+            )
+        options = info.data.get("options")
+        if options is not None and ANSWER_LETTERS.index(letter) >= len(options):
+            raise PydanticCustomError(
+                "answer_out_of_range",
+                "answer '{answer}' is not one of the options A–{last}",
+                {"answer": letter, "last": ANSWER_LETTERS[len(options) - 1]},
+            )
+        return letter
+
+    @property
+    def prompt(self) -> str:
+        """What the member is asked (the question)."""
+        return self.question
+
+    @property
+    def correct_index(self) -> int:
+        """0-based index of the correct option."""
+        return ANSWER_LETTERS.index(self.answer)
+
+    @property
+    def correct_option(self) -> str:
+        """Text of the correct option."""
+        return self.options[self.correct_index]
+
+    @property
+    def answer_text(self) -> str | None:
+        """Text of the correct option."""
+        return self.correct_option
+
+
+class MultipleChoice(ChoiceItem):
+    """A quiz question with 2–6 options and one correct letter."""
+
+    kind: Literal["mcq"] = "mcq"
+
+
+class Practice(ChoiceItem):
+    """A worked multiple-choice problem: a hint, solution steps and common mistakes."""
+
+    kind: Literal["practice"] = "practice"
+    hint: Text
+    steps: Annotated[list[Text], Field(min_length=1)]
+    mistakes: Annotated[list[Text], Field(min_length=1)]
+
+
+class Explain(_Model):
+    """A free-text prompt graded by concept coverage (see :mod:`bot.core.grading`)."""
+
+    id: Slug
+    kind: Literal["explain"] = "explain"
+    prompt: Text
+    hint: Text
+    difficulty: Difficulty = "medium"
+    model_answer: Text
+    concepts: Annotated[list[Concept], Field(min_length=1)]
+
+    @field_validator("concepts")
+    @classmethod
+    def _unique_concepts(cls, concepts: list[Concept]) -> list[Concept]:
+        seen: set[str] = set()
+        for index, concept in enumerate(concepts):
+            key = _option_key(concept.name)
+            if key in seen:
+                raise PydanticCustomError(
+                    "duplicate_concept",
+                    "concept '{name}' is listed twice",
+                    {"name": concept.name, "index": index},
+                )
+            seen.add(key)
+        return concepts
+
+    @property
+    def options(self) -> list[str]:
+        """Explain prompts have no options."""
+        return []
+
+    @property
+    def answer_text(self) -> str | None:
+        """The model answer."""
+        return self.model_answer
+
+
+AnyItem: TypeAlias = Flashcard | MultipleChoice | Practice | Explain
+Item = Annotated[Flashcard | MultipleChoice | Practice | Explain, Field(discriminator="kind")]
+
+_ITEM_ADAPTER: TypeAdapter[AnyItem] = TypeAdapter(Item)
+
+
+class Deck(_Model):
+    """One deck file: a slug, a title and at least one item (ids unique)."""
+
+    deck: Slug
+    title: Text
+    description: Annotated[str, StringConstraints(strip_whitespace=True)] = ""
+    items: Annotated[list[Item], Field(min_length=1)]
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _no_description(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("items")
+    @classmethod
+    def _unique_ids(cls, items: list[AnyItem]) -> list[AnyItem]:
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
+            if item.id in first:
+                raise PydanticCustomError(
+                    "duplicate_id",
+                    "duplicate item id '{id}'",
+                    {"id": item.id, "index": index, "first": first[item.id]},
+                )
+            first[item.id] = index
+        return items
+
+    def get_item(self, item_id: str) -> AnyItem | None:
+        """The item with ``item_id``, if any."""
+        return next((item for item in self.items if item.id == item_id), None)
+
+
+def parse_item(data: Mapping[str, Any]) -> AnyItem:
+    """Validate one item given as a mapping (a moderator's input, or JSON from storage).
+
+    Raises :class:`~bot.errors.BadInput` with a one-line message naming the field.
+    """
+    if not isinstance(data, Mapping):
+        raise BadInput("An item must be a set of fields (id, kind, ...).")
+    raw = dict(data)
+    try:
+        return _ITEM_ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        errors = _merge_missing(exc.errors())
+        messages = _unique([_describe(error, raw, single_item=True)[1] for error in errors])
+        message = messages[0]
+        if len(messages) > 1:
+            more = len(messages) - 1
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise BadInput(message) from None
+
+
+def item_to_dict(item: AnyItem) -> dict[str, Any]:
+    """A JSON-able dict of ``item`` that :func:`parse_item` turns back into an equal item."""
+    data = item.model_dump(mode="json", exclude_none=True)
+    return {"id": data.pop("id"), "kind": data.pop("kind"), **data}
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True, slots=True)
+class ContentProblem:
+    """One thing wrong with a deck file, pointing at a 1-based line."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def _unique(messages: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(messages))
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if word.endswith("s") else word
+
+
+def _label(path: Sequence[str | int]) -> str:
+    """Human name of a field path: ``("concepts", 1, "phrases", 0)`` → ``concept 2 phrase 1``."""
+    words: list[str] = []
+    for part in path:
+        if isinstance(part, int) and words:
+            words.append(f"{_singular(words.pop())} {part + 1}")
+        else:
+            words.append(str(part))
+    return " ".join(words)
+
+
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "flashcard": Flashcard,
+    "mcq": MultipleChoice,
+    "practice": Practice,
+    "explain": Explain,
+}
+
+
+def _allowed_fields(rest: Sequence[str | int], raw_item: Any, in_item: bool) -> list[str]:
+    """Field names valid where an unknown field ``rest[-1]`` was found (for suggestions)."""
+    if not in_item:
+        return list(Deck.model_fields)
+    if len(rest) >= 3 and rest[0] == "concepts":
+        return list(Concept.model_fields)
+    kind = raw_item.get("kind") if isinstance(raw_item, dict) else None
+    model = _ITEM_MODELS.get(kind) if isinstance(kind, str) else None
+    return list(model.model_fields) if model else []
+
+
+def _merge_missing(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Fold the "missing" errors of one mapping into a single error listing every field."""
+    merged: list[ErrorDetails] = []
+    by_parent: dict[LocPath, ErrorDetails] = {}
+    for error in errors:
+        if error["type"] != "missing":
+            merged.append(error)
+            continue
+        parent = tuple(error["loc"][:-1])
+        if parent in by_parent:
+            by_parent[parent]["ctx"]["fields"].append(str(error["loc"][-1]))
+            continue
+        combined: ErrorDetails = {
+            "type": "missing",
+            "loc": error["loc"],
+            "msg": error["msg"],
+            "input": error["input"],
+            "ctx": {"fields": [str(error["loc"][-1])]},
+        }
+        by_parent[parent] = combined
+        merged.append(combined)
+    return merged
+
+
+def _describe(error: ErrorDetails, root: Any, *, single_item: bool = False) -> tuple[LocPath, str]:
+    """Turn one pydantic error into (path for the line lookup, friendly message)."""
+    loc: list[str | int] = list(error["loc"])
+    prefix: LocPath = ()
+    raw_item: Any = None
+    in_item = single_item
+    if single_item:
+        raw_item = root
+    elif len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+        index = loc[1]
+        prefix = ("items", index)
+        items = root.get("items") if isinstance(root, dict) else None
+        raw_item = items[index] if isinstance(items, list) and index < len(items) else None
+        loc = loc[2:]
+        in_item = True
+    if in_item and loc and loc[0] in ITEM_KINDS:
+        loc = loc[1:]  # the discriminator's tag, not a field
+    rest: LocPath = tuple(loc)
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    value = error.get("input")
+    label = _label(rest)
+    name = str(rest[-1]) if rest else ""
+    where = f" in {_label(rest[:-1])}" if len(rest) > 1 else ""
+    line_path: LocPath = prefix + rest
+
+    if kind == "extra_forbidden":
+        message = f"unknown field '{name}'{where}"
+        close = difflib.get_close_matches(name, _allowed_fields(rest, raw_item, in_item), n=1)
+        if close:
+            message += f" (did you mean '{close[0]}'?)"
+    elif kind == "missing":
+        names = ctx.get("fields") or [name]
+        listed = ", ".join(f"'{missing}'" for missing in names)
+        message = f"missing {listed}{where}"
+    elif kind == "string_too_short" or (kind == "string_type" and value is None):
+        message = f"{label} must not be empty"
+    elif kind == "string_type":
+        message = f"{label} must be text"
+    elif kind == "string_pattern_mismatch":
+        message = (
+            f"{label} '{value}' is not a valid slug "
+            "(lowercase letters, digits and dashes, 2–41 characters)"
+        )
+    elif kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        shown = "nothing" if value is None else f"'{value}'"
+        message = f"{label} must be one of {expected}, got {shown}"
+    elif kind == "union_tag_invalid":
+        message = f"kind must be one of {', '.join(ITEM_KINDS)}, got '{ctx.get('tag')}'"
+        line_path = (*line_path, "kind")
+    elif kind == "union_tag_not_found":
+        message = f"missing 'kind' (one of {', '.join(ITEM_KINDS)})"
+    elif kind in ("too_short", "too_long", "list_type") and name == "options" and len(rest) == 1:
+        count = len(value) if isinstance(value, list) else 0
+        message = f"needs {MIN_OPTIONS}–{MAX_OPTIONS} options, got {count}"
+    elif kind in ("too_short", "list_type") and rest == ("items",):
+        message = "the deck has no items"
+    elif kind == "too_short":
+        minimum = ctx.get("min_length", 1)
+        wanted = f"needs at least {minimum} {_singular(name) if minimum == 1 else name}"
+        owner = _label(rest[:-1])
+        message = f"{owner} {wanted}" if owner else wanted
+    elif kind == "too_long":
+        message = f"{label} has too many entries (at most {ctx.get('max_length')})"
+    elif kind == "list_type":
+        message = f"{label} must be a list" + (" with at least 1 entry" if value is None else "")
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        what = label or ("the item" if in_item else "the deck")
+        message = f"{what} must be a set of fields (key: value lines)"
+    elif kind.startswith(("duplicate_", "answer_", "phrase_")):
+        message = error["msg"]
+    else:
+        message = f"{label}: {error['msg']}" if label else error["msg"]
+
+    if isinstance(ctx.get("index"), int) and kind != "duplicate_id":
+        line_path = (*line_path, ctx["index"])
+    if kind == "duplicate_id" and isinstance(ctx.get("index"), int):
+        line_path = ("items", ctx["index"], "id")
+
+    if in_item:
+        message = f"{_item_name(raw_item, prefix)}: {message}"
+    return line_path, message
+
+
+def _item_name(raw_item: Any, prefix: LocPath) -> str:
+    item_id = raw_item.get("id") if isinstance(raw_item, dict) else None
+    if isinstance(item_id, str) and item_id.strip():
+        return f"item '{item_id.strip()}'"
+    if len(prefix) == 2 and isinstance(prefix[1], int):
+        return f"item {prefix[1] + 1}"
+    return "item"
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _Located:
+    """Builds plain Python data from a YAML node tree, recording the line of every path."""
+
+    def __init__(self) -> None:
+        self.lines: dict[LocPath, int] = {}
+        self.problems: list[tuple[int, str]] = []
+
+    def build(self, node: yaml.Node, path: LocPath, active: frozenset[int]) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in active:
+            self.problems.append((node.start_mark.line + 1, "an alias refers to itself"))
+            return None
+        active = active | {id(node)}
+        if isinstance(node, yaml.ScalarNode):
+            if node.style is None and node.value in _NULL_SCALARS:
+                return None
+            return str(node.value)
+        if isinstance(node, yaml.SequenceNode):
+            return [
+                self.build(child, (*path, index), active) for index, child in enumerate(node.value)
+            ]
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append((line, "field names must be plain words"))
+                    continue
+                key = str(key_node.value)
+                if key in first_line:
+                    self.problems.append(
+                        (line, f"duplicate field '{key}' (first on line {first_line[key]})")
+                    )
+                    continue
+                first_line[key] = line
+                self.lines[(*path, key)] = line
+                result[key] = self.build(value_node, (*path, key), active)
+            return result
+        return None  # pragma: no cover - PyYAML only produces the three node kinds
+
+
+def _yaml_message(exc: yaml.YAMLError) -> tuple[int, str]:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    message = f"invalid YAML: {problem}"
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        what = str(context).removeprefix("while ")
+        what = what.removeprefix("parsing ").removeprefix("scanning ")
+        message += f" ({what} that starts on line {context_mark.line + 1})"
+    if "mapping values are not allowed" in problem:
+        message += " (check the indentation, or quote text that contains ': ')"
+    elif "'\\t'" in problem:
+        message += " (indent with spaces, not tabs)"
+    return line, message
+
+
+@dataclass(slots=True)
+class _Loaded:
+    deck: Deck | None
+    problems: list[ContentProblem]
+    slug_line: int = 1
+
+
+def _load(text: str, source: str) -> _Loaded:
+    def problem(line: int, message: str) -> ContentProblem:
+        return ContentProblem(file=source, line=line, message=message)
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        return _Loaded(None, [problem(*_yaml_message(exc))])
+    if node is None:
+        return _Loaded(None, [problem(1, "the file is empty")])
+    located = _Located()
+    data = located.build(node, (), frozenset())
+    found = [problem(line, message) for line, message in located.problems]
+    if not isinstance(data, dict):
+        what = "a list" if isinstance(data, list) else "plain text"
+        message = f"a deck must be a set of fields (deck, title, items), not {what}"
+        return _Loaded(None, [*found, problem(located.lines.get((), 1), message)])
+
+    def line_of(path: LocPath) -> int:
+        for size in range(len(path), -1, -1):
+            if path[:size] in located.lines:
+                return located.lines[path[:size]]
+        return 1
+
+    deck: Deck | None = None
+    try:
+        deck = Deck.model_validate(data)
+    except ValidationError as exc:
+        for error in _merge_missing(exc.errors()):
+            path, message = _describe(error, data)
+            if error["type"] == "duplicate_id":
+                ctx = error.get("ctx") or {}
+                message = _duplicate_id_message(str(ctx["id"]), line_of(("items", ctx["first"])))
+            found.append(problem(line_of(path), message))
+    found.extend(_raw_duplicate_ids(data, line_of, problem))
+
+    problems = sorted(set(found), key=lambda p: (p.line, found.index(p)))
+    slug_line = line_of(("deck",))
+    if problems:
+        return _Loaded(None, problems, slug_line)
+    return _Loaded(deck, [], slug_line)
+
+
+def _duplicate_id_message(item_id: str, first_line: int) -> str:
+    return f"item '{item_id}': duplicate id, already used on line {first_line}"
+
+
+def _raw_duplicate_ids(
+    data: dict[str, Any],
+    line_of: Callable[[LocPath], int],
+    problem: Callable[[int, str], ContentProblem],
+) -> list[ContentProblem]:
+    """Duplicate ids, found even when other item errors stop pydantic's deck-level check."""
+    items = data.get("items")
+    if not isinstance(items, list):
+        return []
+    first: dict[str, int] = {}
+    found: list[ContentProblem] = []
+    for index, raw in enumerate(items):
+        item_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(item_id, str) or not item_id.strip():
+            continue
+        key = item_id.strip()
+        if key in first:
+            message = _duplicate_id_message(key, line_of(("items", first[key])))
+            found.append(problem(line_of(("items", index, "id")), message))
+        else:
+            first[key] = index
+    return found
+
+
+def load_deck_text(text: str, source: str) -> tuple[Deck | None, list[ContentProblem]]:
+    """Parse and validate deck YAML; ``source`` names the file in problems.
+
+    Returns the deck and no problems, or ``None`` and at least one problem.
+    """
+    loaded = _load(text, source)
+    return loaded.deck, loaded.problems
+
+
+def _load_path(path: Path) -> _Loaded:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return _Loaded(None, [ContentProblem(source, 1, "the file is not UTF-8 text")])
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        return _Loaded(None, [ContentProblem(source, 1, f"cannot read the file: {reason}")])
+    return _load(text, source)
+
+
+def load_deck_file(path: Path) -> tuple[Deck | None, list[ContentProblem]]:
+    """Load one deck file (see :func:`load_deck_text`); unreadable files are problems too."""
+    loaded = _load_path(path)
+    return loaded.deck, loaded.problems
+
+
+# --------------------------------------------------------------------------- library
+
+
+@dataclass(slots=True)
+class DeckLibrary:
+    """Every deck that loaded cleanly, plus the problems of those that did not."""
+
+    decks: list[Deck] = field(default_factory=list)
+    problems: list[ContentProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no file had a problem."""
+        return not self.problems
+
+    def items(self) -> Iterator[tuple[Deck, AnyItem]]:
+        """Every (deck, item) pair, in deck then file order."""
+        for deck in self.decks:
+            for item in deck.items:
+                yield deck, item
+
+    def get_deck(self, slug: str) -> Deck | None:
+        """The deck with this slug, if it loaded."""
+        return next((deck for deck in self.decks if deck.deck == slug), None)
+
+
+def deck_files(directory: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files directly in ``directory``, sorted by name."""
+    return sorted(
+        path
+        for path in directory.iterdir()
+        if path.suffix in DECK_SUFFIXES and path.is_file() and not path.name.startswith(".")
+    )
+
+
+def load_deck_files(paths: Iterable[Path]) -> DeckLibrary:
+    """Load several deck files; broken ones are skipped and their problems collected.
+
+    A deck whose slug was already loaded from an earlier file is a problem as well.
+    """
+    library = DeckLibrary()
+    origin: dict[str, str] = {}
+    for path in paths:
+        loaded = _load_path(path)
+        problems = loaded.problems
+        deck = loaded.deck
+        if deck is not None and deck.deck in origin:
+            message = f"deck '{deck.deck}' is already defined in {origin[deck.deck]}"
+            problems = [ContentProblem(str(path), loaded.slug_line, message)]
+            deck = None
+        if deck is None:
+            log.warning(
+                "Skipping deck file %s: %d problem(s), first: %s",
+                path,
+                len(problems),
+                problems[0].message,
+            )
+            library.problems.extend(problems)
+            continue
+        origin[deck.deck] = str(path)
+        library.decks.append(deck)
+    return library
+
+
+def load_library(directory: Path) -> DeckLibrary:
+    """Load every deck in ``directory``; a broken deck never stops the others.
+
+    Raises :class:`~bot.errors.ContentError` when the folder does not exist.
+    """
+    if not directory.is_dir():
+        raise ContentError(
+            f"Content folder {directory} not found. Set CONTENT_DIR or restore the content/ folder."
+        )
+    files = deck_files(directory)
+    if not files:
+        log.warning("No deck files (*.yaml) in %s", directory)
+    library = load_deck_files(files)
+    log.info(
+        "Loaded %d deck(s) with %d item(s) from %s; %d problem(s)",
+        len(library.decks),
+        sum(len(deck.items) for deck in library.decks),
+        directory,
+        len(library.problems),
+    )
+    return library
+
+
+def export_items(library: DeckLibrary) -> list[dict[str, Any]]:
+    """One JSON-able object per item: ``id`` is ``"<deck>/<item id>"``, ``answer`` is text.
+
+    Keys: ``id``, ``deck``, ``deck_title``, ``item_id``, ``kind``, ``prompt``, ``options``,
+    ``answer`` (correct option text, flashcard back or model answer), ``difficulty``; for
+    choice items also ``answer_letter`` and ``correct_index``; then the item's other fields.
+    """
+    exported: list[dict[str, Any]] = []
+    for deck, item in library.items():
+        entry: dict[str, Any] = {
+            "id": f"{deck.deck}/{item.id}",
+            "deck": deck.deck,
+            "deck_title": deck.title,
+            "item_id": item.id,
+            "kind": item.kind,
+            "prompt": item.prompt,
+            "options": list(item.options),
+            "answer": item.answer_text,
+            "difficulty": item.difficulty,
+        }
+        if isinstance(item, ChoiceItem):
+            entry["answer_letter"] = item.answer
+            entry["correct_index"] = item.correct_index
+        for key, value in item_to_dict(item).items():
+            entry.setdefault(key, value)
+        exported.append(entry)
+    return exported
