@@ -16,7 +16,7 @@ from bot.core.scheduling import SchedulerConfig
 from bot.core.tutor import Learner, Tutor, TutorConfig
 from bot.storage.db import Database
 
-# pytest_plugins = ["tests.fakediscord.fixtures"]
+pytest_plugins = ["tests.fakediscord.fixtures"]
 
 CONTENT_DIR = PROJECT_ROOT / "content"
 
