@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     fsrs_fuzzing: bool = True
     desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
     log_level: str = "WARNING"
+    #: Answer an interaction directly if the engine replies within this many seconds, else
+    #: acknowledge first (Discord's deadline is 3 s) and follow up.
+    discord_ack_budget_s: float = Field(default=1.5, gt=0, le=2.8)
+    #: Register slash commands with Discord on start-up.
+    sync_commands: bool = True
 
     @property
     def database_dir(self) -> Path:

@@ -390,7 +390,7 @@ class Tutor:
             row = self.rng.choice(rows)
             item = self._study_item(row)
             prompt = await self._new_prompt(session, item, None if shared else user, learner, mode)
-            reply = self._present(item, prompt, private=not shared and learner.guild_id is None)
+            reply = self._present(item, prompt, private=not shared)
             await session.commit()
             return reply
 

@@ -1,0 +1,188 @@
+"""The Discord client: start-up, command sync, buttons, forms and replies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.app import Engine, open_engine
+from bot.core.replies import Reply
+from bot.core.tutor import Learner, Tutor
+from bot.errors import BadInput
+from bot.exts.components import MODAL_PREFIX, ExplanationModal, TutorButton, modal_text
+from bot.exts.error_handler import on_app_command_error, report_error
+from bot.exts.render import render
+from bot.log import get_logger
+from bot.settings import Settings
+
+log = get_logger(__name__)
+
+EXTENSIONS = ("bot.exts.study",)
+
+
+def learner_for(interaction: discord.Interaction[Any]) -> Learner:
+    """The engine's view of who clicked or typed, and in which server."""
+    user = interaction.user
+    guild = interaction.guild
+    return Learner(
+        platform="discord",
+        external_id=str(user.id),
+        display_name=user.display_name,
+        guild_id=interaction.guild_id,
+        guild_name=guild.name if guild is not None else "",
+    )
+
+
+def is_private_message(interaction: discord.Interaction[Any]) -> bool:
+    """True when the component's message is only visible to the clicker (ephemeral)."""
+    message = interaction.message
+    return message is not None and message.flags.ephemeral
+
+
+class TutorBot(commands.Bot):
+    """The study tutor on Discord. Needs only the ``guilds`` intent (no message content)."""
+
+    def __init__(
+        self, settings: Settings, *, engine: Engine | None = None, **options: Any
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            **options,
+        )
+        self.settings = settings
+        self._engine = engine
+        self._owns_engine = engine is None
+        self.tree.error(on_app_command_error)
+
+    @property
+    def engine(self) -> Engine:
+        """The study engine (available once :meth:`setup_hook` ran)."""
+        if self._engine is None:
+            raise RuntimeError("the engine is opened in setup_hook")
+        return self._engine
+
+    @property
+    def tutor(self) -> Tutor:
+        """Shortcut to the engine's :class:`Tutor`."""
+        return self.engine.tutor
+
+    async def setup_hook(self) -> None:
+        """Open the engine, register persistent buttons, load cogs and sync commands."""
+        if self._engine is None:
+            self._engine = await open_engine(self.settings)
+        self.add_dynamic_items(TutorButton)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self.settings.sync_commands:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Register slash commands: on the dev server only when ``DEV_GUILD_ID`` is set."""
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("synced %d commands", len(synced))
+
+    async def close(self) -> None:
+        """Disconnect, then close the database if this bot opened it."""
+        await super().close()
+        if self._engine is not None and self._owns_engine:
+            await self._engine.close()
+
+    async def on_ready(self) -> None:
+        """Log who we are once connected."""
+        log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
+    # -- replying -------------------------------------------------------------------------
+
+    async def deliver(
+        self,
+        interaction: discord.Interaction[Any],
+        work: Awaitable[Reply],
+        *,
+        edit: bool = False,
+        private: bool = True,
+    ) -> None:
+        """Answer ``interaction`` with the reply ``work`` produces.
+
+        Replies within the acknowledgement budget go out directly; slower work is
+        acknowledged first (defer) and followed up, so Discord's 3-second deadline is
+        never missed. ``edit`` replaces the clicked message instead of sending a new one.
+        """
+        task = asyncio.ensure_future(work)
+        done, _pending = await asyncio.wait({task}, timeout=self.settings.discord_ack_budget_s)
+        if not done:
+            if edit:
+                await interaction.response.defer()
+            else:
+                await interaction.response.defer(ephemeral=private, thinking=True)
+            reply = await task
+            message = render(reply)
+            if edit:
+                await interaction.edit_original_response(**message.edit_kwargs())
+            else:
+                await interaction.followup.send(**message.send_kwargs(ephemeral=private))
+            return
+        reply = task.result()
+        message = render(reply)
+        if edit:
+            await interaction.response.edit_message(**message.edit_kwargs())
+        else:
+            await interaction.response.send_message(**message.send_kwargs(ephemeral=reply.private))
+
+    async def handle_button(self, interaction: discord.Interaction[Any], token: str) -> None:
+        """A click on one of our buttons: open the form, or ask the engine and reply."""
+        try:
+            choice = self._needs_text(interaction, token)
+            if choice is not None:
+                await interaction.response.send_modal(choice)
+                return
+            edit = is_private_message(interaction)
+            await self.deliver(
+                interaction, self.tutor.act(learner_for(interaction), token), edit=edit
+            )
+        except Exception as error:
+            await report_error(interaction, error)
+
+    @staticmethod
+    def _needs_text(interaction: discord.Interaction[Any], token: str) -> ExplanationModal | None:
+        """The form to open when this button asks for free text (explain answers)."""
+        if not token.startswith("ex:"):
+            return None
+        return ExplanationModal(
+            token,
+            title="Your explanation",
+            label="Explain it in your own words",
+            placeholder="A sentence or two is plenty.",
+        )
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Form submissions (``tm:<token>``), handled here so they survive restarts."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not custom_id.startswith(MODAL_PREFIX):
+            return
+        token = custom_id[len(MODAL_PREFIX) :]
+        try:
+            text = modal_text(data.get("components", []))
+            if not text.strip():
+                raise BadInput("Your explanation is empty — type a sentence or two.")
+            edit = is_private_message(interaction)
+            await self.deliver(
+                interaction, self.tutor.act(learner_for(interaction), token, text), edit=edit
+            )
+        except Exception as error:
+            await report_error(interaction, error)

@@ -1,0 +1,49 @@
+"""Running the Discord bot from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.errors import TutorError
+from bot.exts.client import TutorBot
+from bot.log import get_logger
+from bot.settings import Settings
+
+log = get_logger(__name__)
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Use ``DISCORD_API_BASE`` / ``DISCORD_GATEWAY_URL`` (a proxy or test server) if set."""
+    if settings.discord_api_base:
+        Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def serve(settings: Settings) -> None:
+    """Connect and serve until the process is stopped."""
+    assert settings.discord_token is not None
+    point_at_discord(settings)
+    async with TutorBot(settings) as bot:
+        await bot.start(settings.discord_token.get_secret_value())
+
+
+def run_discord(settings: Settings) -> int:
+    """Run the bot; returns the exit code with a one-line reason on failure."""
+    try:
+        asyncio.run(serve(settings))
+    except discord.LoginFailure:
+        sys.stderr.write("Discord refused the token. Check DISCORD_TOKEN (see README).\n")
+        return 1
+    except TutorError as error:
+        sys.stderr.write(f"{error.message}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0

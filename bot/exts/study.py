@@ -1,0 +1,126 @@
+"""Slash commands for studying: /review, /quiz, /practice, /explain, /test, /stats, /help."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.exts.client import learner_for
+from bot.log import get_logger
+
+if TYPE_CHECKING:
+    from bot.exts.client import TutorBot
+
+log = get_logger(__name__)
+
+Difficulty = Literal["easy", "medium", "hard"]
+MAX_AUTOCOMPLETE = 25
+T = TypeVar("T")
+
+
+def everywhere(command: T) -> T:
+    """Allow a command in servers, the bot's DMs and group DMs."""
+    contexts = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    return contexts(command)
+
+
+class Study(commands.Cog):
+    """The study commands; every one of them is a thin call into the engine."""
+
+    def __init__(self, bot: TutorBot) -> None:
+        self.bot = bot
+
+    async def deck_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Deck names visible here that contain what the member typed so far."""
+        names = await self.bot.tutor.decks(learner_for(interaction))
+        typed = current.casefold().strip()
+        matches = [name for name in names if typed in name.casefold()]
+        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
+
+    @everywhere
+    @app_commands.command(name="review")
+    async def review(self, interaction: discord.Interaction[Any]) -> None:
+        """Review your due flashcards and questions, privately."""
+        await self.bot.deliver(interaction, self.bot.tutor.review(learner_for(interaction)))
+
+    @everywhere
+    @app_commands.command(name="quiz")
+    @app_commands.describe(deck="Which deck (default: all)", difficulty="easy, medium or hard")
+    async def quiz(
+        self,
+        interaction: discord.Interaction[Any],
+        deck: str | None = None,
+        difficulty: Difficulty | None = None,
+    ) -> None:
+        """One multiple-choice question; in a server everyone can answer it once."""
+        shared = interaction.guild_id is not None
+        work = self.bot.tutor.quiz(learner_for(interaction), deck, difficulty, shared=shared)
+        await self.bot.deliver(interaction, work, private=not shared)
+
+    @everywhere
+    @app_commands.command(name="practice")
+    @app_commands.describe(deck="Which deck (default: all)", difficulty="easy, medium or hard")
+    async def practice(
+        self,
+        interaction: discord.Interaction[Any],
+        deck: str | None = None,
+        difficulty: Difficulty | None = None,
+    ) -> None:
+        """A worked problem with a hint, then the full solution."""
+        work = self.bot.tutor.practice(learner_for(interaction), deck, difficulty)
+        await self.bot.deliver(interaction, work)
+
+    @everywhere
+    @app_commands.command(name="explain")
+    @app_commands.describe(deck="Which deck (default: all)")
+    async def explain(
+        self, interaction: discord.Interaction[Any], deck: str | None = None
+    ) -> None:
+        """Explain a concept in your own words; see which ideas you covered."""
+        await self.bot.deliver(interaction, self.bot.tutor.explain(learner_for(interaction), deck))
+
+    @everywhere
+    @app_commands.command(name="test")
+    @app_commands.describe(deck="Which deck (default: all)")
+    async def test(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
+        """A private 10-question test across easy, medium and hard."""
+        work = self.bot.tutor.start_test(learner_for(interaction), deck)
+        await self.bot.deliver(interaction, work)
+
+    @everywhere
+    @app_commands.command(name="stats")
+    async def stats(self, interaction: discord.Interaction[Any]) -> None:
+        """Your answers, accuracy, streak, reviews due and mastery — only you see it."""
+        await self.bot.deliver(interaction, self.bot.tutor.stats(learner_for(interaction)))
+
+    @everywhere
+    @app_commands.command(name="decks")
+    async def decks(self, interaction: discord.Interaction[Any]) -> None:
+        """The decks you can study here."""
+        work = self.bot.tutor.deck_listing(learner_for(interaction))
+        await self.bot.deliver(interaction, work)
+
+    @everywhere
+    @app_commands.command(name="help")
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        """What this bot does and how to start."""
+        await self.bot.deliver(interaction, _ready(self.bot.tutor.help()))
+
+    quiz.autocomplete("deck")(deck_autocomplete)
+    practice.autocomplete("deck")(deck_autocomplete)
+    explain.autocomplete("deck")(deck_autocomplete)
+    test.autocomplete("deck")(deck_autocomplete)
+
+
+async def _ready(value: T) -> T:
+    return value
+
+
+async def setup(bot: TutorBot) -> None:
+    """Load the cog (discord.py extension entry point)."""
+    await bot.add_cog(Study(bot))
