@@ -46,9 +46,7 @@ def is_private_message(interaction: discord.Interaction[Any]) -> bool:
 class TutorBot(commands.Bot):
     """The study tutor on Discord. Needs only the ``guilds`` intent (no message content)."""
 
-    def __init__(
-        self, settings: Settings, *, engine: Engine | None = None, **options: Any
-    ) -> None:
+    def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(

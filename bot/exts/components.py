@@ -22,7 +22,9 @@ EXPLANATION_FIELD = "explanation"
 MAX_EXPLANATION = 2000
 
 
-class TutorButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"t:(?P<token>{TOKEN_PATTERN})"):
+class TutorButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"t:(?P<token>{TOKEN_PATTERN})"
+):
     """A button that hands its action token to the engine when clicked."""
 
     def __init__(

@@ -52,7 +52,7 @@ def friendly_message(error: BaseException) -> str:
 
 async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the member what went wrong, privately, however far the interaction got."""
-    message = friendly_message(error)
+    message = friendly_message(error)[:2000]
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -73,13 +73,15 @@ def build_embed(reply: Reply) -> discord.Embed:
     description = reply.text
     if reply.code:
         description = f"{description}\n{code_block(reply.code, reply.code_language)}"
+    title = clip(reply.title, MAX_TITLE)
+    footer = clip(reply.footer, min(MAX_FOOTER, 512))
+    room = MAX_EMBED_TOTAL - len(title) - len(footer)
     embed = discord.Embed(
-        title=clip(reply.title, MAX_TITLE) or None,
-        description=clip(description, MAX_DESCRIPTION) or None,
+        title=title or None,
+        description=clip(description, min(MAX_DESCRIPTION, room)) or None,
         colour=TONE_COLOURS.get(reply.tone, discord.Colour.blurple()),
     )
-    budget = MAX_EMBED_TOTAL - len(embed.title or "") - len(embed.description or "")
-    budget -= min(len(reply.footer), MAX_FOOTER)
+    budget = room - len(embed.description or "")
     for reply_field in reply.fields:
         chunks = split_text(reply_field.value, MAX_FIELD_VALUE) or ["—"]
         for number, chunk in enumerate(chunks):
@@ -89,8 +91,8 @@ def build_embed(reply: Reply) -> discord.Embed:
                 break
             embed.add_field(name=name, value=chunk, inline=reply_field.inline)
             budget -= len(name) + len(chunk)
-    if reply.footer:
-        embed.set_footer(text=clip(reply.footer, MAX_FOOTER))
+    if footer:
+        embed.set_footer(text=footer)
     if reply.image is not None:
         embed.set_image(url=f"attachment://{reply.image.filename}")
     return embed

@@ -78,9 +78,7 @@ class Study(commands.Cog):
     @everywhere
     @app_commands.command(name="explain")
     @app_commands.describe(deck="Which deck (default: all)")
-    async def explain(
-        self, interaction: discord.Interaction[Any], deck: str | None = None
-    ) -> None:
+    async def explain(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
         """Explain a concept in your own words; see which ideas you covered."""
         await self.bot.deliver(interaction, self.bot.tutor.explain(learner_for(interaction), deck))
 

@@ -139,7 +139,9 @@ async def test_practice_hint_then_solution(fake_discord: FakeDiscord, tutor_bot:
     assert field_names(solved) == ["Solution", "Common mistakes"]
 
 
-async def test_code_is_shown_in_a_code_block(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
+async def test_code_is_shown_in_a_code_block(
+    fake_discord: FakeDiscord, tutor_bot: TutorBot
+) -> None:
     for _ in range(12):
         handle = await fake_discord.send_slash_command(
             "practice", user_id=BOB_ID, options={"difficulty": "medium"}
@@ -288,7 +290,9 @@ async def test_unexpected_errors_are_logged_with_an_id(
     assert (await fake_discord.wait_for_response(handle)).ephemeral
 
 
-async def test_gateway_resume_keeps_answering(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
+async def test_gateway_resume_keeps_answering(
+    fake_discord: FakeDiscord, tutor_bot: TutorBot
+) -> None:
     await fake_discord.disconnect_gateway(resume=True)
     handle = await fake_discord.send_slash_command("help", user_id=BOB_ID)
     reply = await fake_discord.wait_for_response(handle, timeout=10)

@@ -12,7 +12,6 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
-
 from sqlmodel import SQLModel
 
 from bot.storage import models  # noqa: F401  (registers the tables on the metadata)
