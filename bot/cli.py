@@ -17,8 +17,9 @@ import getpass
 import os
 import re
 import sys
+import uuid
 
-from bot.console.app import TrainHandler
+from bot.core.replies import Reply
 from bot.log import get_logger, setup_logging
 from bot.settings import get_settings
 
@@ -56,6 +57,8 @@ async def run_console(user: str) -> int:
     from bot.console.app import ConsoleApp
     from bot.core.tutor import Learner
     from bot.errors import TutorError
+    from bot.training.lab import TrainingLab
+    from bot.training.pool import PoolConfig
 
     settings = get_settings()
     try:
@@ -63,26 +66,34 @@ async def run_console(user: str) -> int:
     except TutorError as error:
         sys.stderr.write(f"{error.message}\n")
         return 1
+    # One member at a terminal: no cooldown; the worker starts on the first /train.
+    lab = TrainingLab(PoolConfig(cooldown_s=0, warm_start=False))
+
+    async def train(learner: Learner, words: list[str]) -> Reply:
+        if not lab.started:
+            sys.stdout.write("(Starting the TensorFlow lab — the first run takes a few seconds.)\n")
+            sys.stdout.flush()
+        return await lab.train_words(learner.external_id, words)
+
     try:
         for problem in engine.library.problems:
             sys.stdout.write(f"! {problem} (this deck was skipped)\n")
         learner = Learner(platform="local", external_id=user.casefold(), display_name=user)
         app = ConsoleApp(
-            engine.tutor,
-            learner,
-            image_dir=settings.database_dir / "charts",
-            train=_console_trainer(),
+            engine.tutor, learner, image_dir=settings.database_dir / "charts", train=train
         )
         return await app.run()
+    except TutorError as error:
+        sys.stderr.write(f"{error.message}\n")
+        return 1
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("console stopped by an unexpected error %s", incident)
+        sys.stderr.write(f"Something went wrong (id {incident}). Your saved answers are safe.\n")
+        return 1
     finally:
+        await lab.stop()
         await engine.close()
-
-
-def _console_trainer() -> TrainHandler:
-    """The console's /train handler (the lab's worker starts on first use)."""
-    from bot.training.console import train_command
-
-    return train_command
 
 
 def main(argv: list[str] | None = None) -> int:

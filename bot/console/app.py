@@ -12,6 +12,7 @@ import re
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -86,7 +87,9 @@ class ConsoleApp:
             return f"(picture: {reply.image.description or reply.image.filename})"
         self.image_dir.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.image.filename) or "image.png"
-        path = self.image_dir / safe
+        # A timestamp keeps earlier pictures instead of overwriting them.
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = self.image_dir / f"{stamp}-{safe}"
         path.write_bytes(reply.image.data)
         return f"(picture saved to {path})"
 

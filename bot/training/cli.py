@@ -1,0 +1,103 @@
+"""``python -m bot train``: run one training job from the command line (no TensorFlow here).
+
+It starts a pool of one worker (which imports TensorFlow, a few seconds), runs the job and
+prints the result as text, or as one JSON object with ``--json``. Bad options print one
+line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from bot.errors import BadInput, TutorError
+from bot.log import get_logger, setup_logging
+from bot.training.jobs import OPTIMIZERS, PRESETS, TrainRequest, TrainResult, parse_train_options
+from bot.training.pool import PoolConfig, TrainingPool
+from bot.training.render import render_train_result
+
+log = get_logger(__name__)
+
+
+class _ArgumentError(Exception):
+    """argparse found a problem (message is shown on one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgumentError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m bot train",
+        description="Run one TensorFlow training lesson and show what changed.",
+    )
+    parser.add_argument("--preset", help=f"one of: {', '.join(PRESETS)} (default single-step)")
+    parser.add_argument("--optimizer", help=f"one of: {', '.join(OPTIMIZERS)} (default sgd)")
+    parser.add_argument(
+        "--learning-rate",
+        "--lr",
+        dest="learning_rate",
+        help="0.00001 to 10 (default 0.1 for SGD, 0.01 otherwise)",
+    )
+    parser.add_argument("--steps", help="1 to 500 (default 1; 100 for house-prices)")
+    parser.add_argument("--seed", help="0 to 2147483647 (default 42)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    return parser
+
+
+def format_text(result: TrainResult) -> str:
+    """The result as a few lines of plain text."""
+    reply = render_train_result(result, with_image=False)
+    lines = [reply.title, reply.text]
+    lines += [f"  {field.name}: {field.value}" for field in reply.fields]
+    if reply.footer:
+        lines.append(f"  ({reply.footer})")
+    return "\n".join(lines)
+
+
+async def _run(request: TrainRequest, timeout_s: float) -> TrainResult:
+    config = PoolConfig(
+        size=1, warm_start=False, cooldown_s=0, progress_every=0, job_timeout_s=timeout_s
+    )
+    async with TrainingPool(config) as pool:
+        return await pool.run(request, member_id="cli")
+
+
+def main(argv: list[str]) -> int:
+    """Run ``python -m bot train [options]``; ``argv`` are the options (a leading ``train``
+    is tolerated). Returns the exit status: 0 done, 1 training failed, 2 bad options."""
+    args_in = list(argv)
+    if args_in and args_in[0] == "train":
+        args_in = args_in[1:]
+    try:
+        args = _parser().parse_args(args_in)
+        request = parse_train_options(
+            preset=args.preset,
+            optimizer=args.optimizer,
+            learning_rate=args.learning_rate,
+            steps=args.steps,
+            seed=args.seed,
+        )
+    except (_ArgumentError, BadInput) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging()
+    try:
+        result = asyncio.run(_run(request, args.timeout))
+    except TutorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(format_text(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
