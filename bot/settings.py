@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     discord_ack_budget_s: float = Field(default=1.5, gt=0, le=2.8)
     #: Register slash commands with Discord on start-up.
     sync_commands: bool = True
+    #: The /train lab: warm TensorFlow worker processes (0 turns /train off).
+    training_workers: int = Field(default=1, ge=0, le=8)
+    training_job_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    training_max_queue: int = Field(default=8, ge=0, le=100)
+    training_cooldown_s: float = Field(default=10.0, ge=0, le=3600)
+    training_memory_limit_mb: int = Field(default=2048, ge=256)
 
     @property
     def database_dir(self) -> Path:

@@ -21,7 +21,7 @@ from bot.settings import Settings
 
 log = get_logger(__name__)
 
-EXTENSIONS = ("bot.exts.study",)
+EXTENSIONS = ("bot.exts.study", "bot.exts.lab")
 
 
 def learner_for(interaction: discord.Interaction[Any]) -> Learner:

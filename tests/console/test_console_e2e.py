@@ -97,3 +97,14 @@ def test_missing_content_folder_gives_one_clear_line(tmp_path: Path) -> None:
     result = run_console(tmp_path, "/stats\n", ("CONTENT_DIR", str(tmp_path / "nowhere")))
     assert result.returncode == 1
     assert "not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_train_in_the_console(tmp_path: Path) -> None:
+    result = run_console(
+        tmp_path, "/train\n/train house-prices adam lr=0.05 steps=30\n/train single-step sgd 99\n"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Training: single-step (SGD, lr 0.1)" in out and "Loss before:" in out
+    assert "picture saved to" in out and list((tmp_path / "charts").glob("*loss_curve.png"))
+    assert "Learning rate must be a number from 0.00001 to 10 (got '99')." in out

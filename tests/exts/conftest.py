@@ -25,6 +25,7 @@ def bot_settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'tutor.db'}",
         discord_ack_budget_s=ACK_BUDGET_S,
         fsrs_fuzzing=False,
+        training_workers=0,  # the /train tests turn the lab on themselves
     )
 
 

@@ -19,6 +19,8 @@ def test_importing_the_lab_does_not_import_tensorflow() -> None:
         "import sys\n"
         "import bot.training, bot.training.pool, bot.training.jobs, bot.training.render\n"
         "import bot.training.cli, bot.training.protocol, bot.training.worker\n"
+        "import bot.training.lab, bot.cli, bot.app, bot.exts.client, bot.exts.study\n"
+        "import bot.exts.lab, bot.exts.runner, bot.console.app\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras'})\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"
