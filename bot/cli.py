@@ -80,7 +80,10 @@ async def run_console(user: str) -> int:
             sys.stdout.write(f"! {problem} (this deck was skipped)\n")
         learner = Learner(platform="local", external_id=user.casefold(), display_name=user)
         app = ConsoleApp(
-            engine.tutor, learner, image_dir=settings.database_dir / "charts", train=train
+            engine.tutor,
+            learner,
+            image_dir=settings.database_dir / "charts",
+            commands={"/train": train},
         )
         return await app.run()
     except TutorError as error:

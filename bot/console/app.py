@@ -11,7 +11,7 @@ import asyncio
 import re
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -34,12 +34,11 @@ COMMANDS = (
     "/test",
     "/stats",
     "/decks",
-    "/train",
     "/help",
     "/quit",
 )
-#: Fallback handler for /train when the training lab is not wired in.
-TrainHandler = Callable[[Learner, list[str]], Awaitable[Reply]]
+#: A console command beyond the study ones: gets the member and the words after the name.
+ConsoleCommand = Callable[[Learner, list[str]], Awaitable[Reply]]
 
 
 class ConsoleApp:
@@ -52,13 +51,14 @@ class ConsoleApp:
         *,
         out: TextIO | None = None,
         image_dir: Path | None = None,
-        train: TrainHandler | None = None,
+        commands: Mapping[str, ConsoleCommand] | None = None,
     ) -> None:
         self.tutor = tutor
         self.learner = learner
         self.out = out or sys.stdout
         self.image_dir = image_dir
-        self.train = train
+        #: Extra commands (``/train`` and the community ones), by name with the slash.
+        self.commands = dict(commands or {})
         self.current: Reply | None = None
 
     # -- output ---------------------------------------------------------------------------
@@ -146,13 +146,11 @@ class ConsoleApp:
             self.show(await tutor.stats(learner))
         elif name == "/decks":
             self.show(await tutor.deck_listing(learner))
-        elif name == "/train":
-            if self.train is None:
-                self.error("The training lab is not available in this session.")
-            else:
-                self.show(await self.train(learner, args))
+        elif name in self.commands:
+            self.show(await self.commands[name](learner, args))
         else:
-            self.error(f"Unknown command {name[:30]}. Try one of: {', '.join(COMMANDS)}.")
+            known = [*COMMANDS[:-1], *sorted(self.commands), COMMANDS[-1]]
+            self.error(f"Unknown command {name[:30]}. Try one of: {', '.join(known)}.")
 
     async def _choice(self, line: str) -> None:
         reply = self.current

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -21,7 +24,23 @@ from bot.settings import Settings
 
 log = get_logger(__name__)
 
-EXTENSIONS = ("bot.exts.study", "bot.exts.lab")
+#: A cog's handler for its own buttons: gets the interaction and the button's token.
+ButtonHandler = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+
+
+def discover_extensions() -> list[str]:
+    """Every module in ``bot.exts`` that defines an extension ``setup`` function."""
+    import bot.exts
+
+    names = []
+    for module in pkgutil.iter_modules(bot.exts.__path__, "bot.exts."):
+        if module.name.rsplit(".", 1)[-1].startswith("_"):
+            continue
+        if inspect.iscoroutinefunction(
+            getattr(importlib.import_module(module.name), "setup", None)
+        ):
+            names.append(module.name)
+    return sorted(names)
 
 
 def learner_for(interaction: discord.Interaction[Any]) -> Learner:
@@ -56,6 +75,8 @@ class TutorBot(commands.Bot):
             **options,
         )
         self.settings = settings
+        #: Cogs' own button handlers by token prefix (``lb``, ``dq``, …); see register_button.
+        self._button_handlers: dict[str, ButtonHandler] = {}
         self._engine = engine
         self._owns_engine = engine is None
         self.tree.error(on_app_command_error)
@@ -77,7 +98,7 @@ class TutorBot(commands.Bot):
         if self._engine is None:
             self._engine = await open_engine(self.settings)
         self.add_dynamic_items(TutorButton)
-        for extension in EXTENSIONS:
+        for extension in discover_extensions():
             await self.load_extension(extension)
         if self.settings.sync_commands:
             await self.sync_commands()
@@ -139,9 +160,22 @@ class TutorBot(commands.Bot):
         else:
             await interaction.response.send_message(**message.send_kwargs(ephemeral=reply.private))
 
+    def register_button(self, prefix: str, handler: ButtonHandler) -> None:
+        """Route buttons whose token starts with ``prefix:`` to ``handler`` (from a cog).
+
+        Tokens without a registered prefix are study actions for the engine.
+        """
+        if len(prefix) != 2 or not prefix.isalpha() or not prefix.islower():
+            raise ValueError("button prefixes are two lower-case letters")
+        self._button_handlers[prefix] = handler
+
     async def handle_button(self, interaction: discord.Interaction[Any], token: str) -> None:
         """A click on one of our buttons: open the form, or ask the engine and reply."""
         try:
+            handler = self._button_handlers.get(token[:2])
+            if handler is not None:
+                await handler(interaction, token)
+                return
             choice = self._needs_text(interaction, token)
             if choice is not None:
                 await interaction.response.send_modal(choice)

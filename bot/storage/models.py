@@ -27,9 +27,20 @@ class Guild(SQLModel, table=True):
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     name: str = ""
+    #: IANA time zone for the daily quiz and "today" on this server.
     timezone: str = "UTC"
     new_items_per_day: int = 20
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # -- daily quiz (all off until an admin configures it) --
+    daily_enabled: bool = False
+    daily_channel_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    #: Local posting time "HH:MM" in ``timezone``.
+    daily_time: str | None = Field(default=None, max_length=5)
+    daily_questions: int = 1
+    daily_deck: str | None = Field(default=None, max_length=64)
+    daily_window_minutes: int = 60
+    #: Members with this role may manage the server's questions (besides Manage Messages).
+    moderator_role_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class User(SQLModel, table=True):
@@ -43,6 +54,14 @@ class User(SQLModel, table=True):
     external_id: str = Field(max_length=64)
     display_name: str = Field(default="", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: Accessibility: doubles this member's answer windows.
+    extra_time: bool = False
+    #: Opt-in DM reminders when reviews are due, at ``remind_time`` ("HH:MM") local time.
+    remind_enabled: bool = False
+    remind_time: str | None = Field(default=None, max_length=5)
+    remind_timezone: str | None = Field(default=None, max_length=64)
+    #: Local date ("YYYY-MM-DD") of the last reminder, so one goes out per day at most.
+    last_reminded_on: str | None = Field(default=None, max_length=10)
 
 
 class Item(SQLModel, table=True):
@@ -133,6 +152,7 @@ class Attempt(SQLModel, table=True):
         UniqueConstraint("prompt_id", "user_id", name="uq_attempts_prompt_user"),
         Index("ix_attempts_user_created", "user_id", "created_at"),
         Index("ix_attempts_item", "item_id"),
+        Index("ix_attempts_guild_created", "guild_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -147,3 +167,42 @@ class Attempt(SQLModel, table=True):
     rating: int
     duration_ms: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what in a server's question bank or settings, and when."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_guild_created", "guild_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, ForeignKey("guilds.id"), nullable=False))
+    #: The acting member (None once that member asked to be forgotten).
+    actor_user_id: int | None = Field(default=None, foreign_key="users.id")
+    #: e.g. ``question.add``, ``question.edit``, ``question.remove``, ``settings.daily``.
+    action: str = Field(max_length=32)
+    item_id: int | None = Field(default=None, foreign_key="items.id")
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DailyQuiz(SQLModel, table=True):
+    """One server's quiz for one local date. The unique key makes a double post impossible."""
+
+    __tablename__ = "daily_quizzes"
+    __table_args__ = (UniqueConstraint("guild_id", "local_date", name="uq_daily_quiz_guild_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, ForeignKey("guilds.id"), nullable=False))
+    #: The server's local date "YYYY-MM-DD" this quiz belongs to.
+    local_date: str = Field(max_length=10)
+    #: ``posting`` → ``open`` → ``closed``; or ``skipped``.
+    status: str = Field(default="posting", max_length=16)
+    channel_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    item_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prompt_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
