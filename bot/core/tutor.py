@@ -394,6 +394,26 @@ class Tutor:
             await session.commit()
             return reply
 
+    async def present_item(
+        self, learner: Learner, item_id: int, mode: str, *, shared: bool = False
+    ) -> Reply:
+        """Show one specific item (e.g. a daily-quiz question taken later, privately).
+
+        ``shared`` leaves the prompt open to every member (one answer each).
+        """
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            row = await session.get(Item, item_id)
+            if row is None or not row.active:
+                raise NotFound("That question is no longer available.")
+            if row.guild_id is not None and row.guild_id != learner.guild_id:
+                raise NotFound("That question is no longer available.")
+            item = self._study_item(row)
+            prompt = await self._new_prompt(session, item, None if shared else user, learner, mode)
+            reply = self._present(item, prompt, private=not shared)
+            await session.commit()
+            return reply
+
     async def quiz(
         self,
         learner: Learner,

@@ -243,3 +243,15 @@ async def test_review_state_is_written_per_answer(
     async with db.session() as s:
         states = (await s.exec(select(ReviewState))).all()
     assert len(states) == 1 and states[0].reps == 1
+
+
+async def test_present_a_specific_item_privately(
+    tutor: Tutor, alice: Learner, bob: Learner
+) -> None:
+    question = await tutor.quiz(alice)
+    item_id = next(iter(tutor._items.values())).id
+    shown = await tutor.present_item(bob, item_id, "daily")
+    assert shown.private and shown.choices
+    with pytest.raises(NotFound):
+        await tutor.present_item(bob, 999_999, "daily")
+    assert question.choices
