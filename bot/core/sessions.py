@@ -86,6 +86,8 @@ class DifficultyScore:
 class TestScore:
     """A finished (or partial) test's result."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     correct: int = 0
     total: int = 0
     by_difficulty: dict[str, DifficultyScore] = field(
