@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="study in the terminal (no Discord needed)")
     console.add_argument("--user", default=None, help="your local profile name (default: login)")
     sub.add_parser("run", help="connect to Discord (needs DISCORD_TOKEN)")
+    sub.add_parser("health", help="exit 0 if the database opens and every deck is valid")
     sub.add_parser("content", help="check or export decks", add_help=False)
     sub.add_parser("train", help="run one TensorFlow training job", add_help=False)
     return parser
@@ -99,6 +100,29 @@ async def run_console(user: str) -> int:
         await engine.close()
 
 
+async def check_health() -> int:
+    """Open the database and load the decks; one line on the outcome (container health)."""
+    from bot.core.content import load_library
+    from bot.errors import TutorError
+    from bot.storage.db import Database
+
+    settings = get_settings()
+    database = Database(settings.database_url)
+    try:
+        library = load_library(settings.content_dir)
+        await database.connect()
+    except TutorError as error:
+        sys.stderr.write(f"unhealthy: {error.message}\n")
+        return 1
+    finally:
+        await database.close()
+    if library.problems:
+        sys.stderr.write(f"unhealthy: {library.problems[0]}\n")
+        return 1
+    sys.stdout.write(f"ok: {len(library.decks)} decks, database reachable\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -129,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write("--user must be 1–32 letters, digits, dots, dashes or underscores.\n")
             return 2
         return asyncio.run(run_console(user))
+    if command == "health":
+        return asyncio.run(check_health())
     if command == "run":
         if settings.discord_token is None:
             sys.stderr.write(

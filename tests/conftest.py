@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy.engine import make_url
 
 from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
@@ -27,10 +31,44 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+#: Set to a PostgreSQL URL (``postgresql+asyncpg://user:pw@host/db``) to run the storage
+#: tests against PostgreSQL: each test gets a fresh database created next to that one.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    url = make_url(TEST_DATABASE_URL)
+
+    async def run() -> None:
+        conn = await asyncpg.connect(
+            user=url.username,
+            password=url.password,
+            host=url.host or "localhost",
+            port=url.port or 5432,
+            database=url.database or "postgres",
+        )
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A SQLite file in the test's temporary folder."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'tutor.db'}"
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A SQLite file in the test's folder, or a fresh PostgreSQL database (TEST_DATABASE_URL)."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'tutor.db'}"
+        return
+    name = f"tutor_test_{uuid.uuid4().hex[:12]}"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest_asyncio.fixture

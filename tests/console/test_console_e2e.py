@@ -108,3 +108,20 @@ def test_train_in_the_console(tmp_path: Path) -> None:
     assert "Training: single-step (SGD, lr 0.1)" in out and "Loss before:" in out
     assert "picture saved to" in out and list((tmp_path / "charts").glob("*loss_curve.png"))
     assert "Learning rate must be a number from 0.00001 to 10 (got '99')." in out
+
+
+def test_health_command(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tutor.db'}",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("ok:")
+    env["CONTENT_DIR"] = str(tmp_path / "missing")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode == 1 and bad.stderr.startswith("unhealthy:")
