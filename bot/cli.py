@@ -19,7 +19,10 @@ import re
 import sys
 import uuid
 
+from pydantic import ValidationError
+
 from bot.core.replies import Reply
+from bot.core.sharding import validate_shards
 from bot.log import get_logger, setup_logging
 from bot.settings import get_settings
 
@@ -34,6 +37,17 @@ def _default_user() -> str:
     except Exception:  # no passwd entry in some containers
         name = "me"
     return name if USER_NAME.match(name) else "me"
+
+
+def describe_settings_error(error: Exception) -> str:
+    """One line naming the bad setting(s) and what is allowed."""
+    if isinstance(error, ValidationError):
+        parts = []
+        for problem in error.errors():
+            name = ".".join(str(p) for p in problem["loc"]).upper() or "settings"
+            parts.append(f"{name}: {problem['msg']}")
+        return "Bad setting — " + "; ".join(parts) + ". Fix the environment or .env."
+    return f"Bad setting — {error} Fix the environment or .env."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,7 +140,12 @@ async def check_health() -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+        validate_shards(settings.shard_count, settings.shard_ids)
+    except (ValidationError, ValueError) as error:
+        sys.stderr.write(f"{describe_settings_error(error)}\n")
+        return 2
     setup_logging(settings.log_level)
     if args_list[:1] == ["content"]:
         from bot.content_cli import main as content_main

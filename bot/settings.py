@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     discord_ack_budget_s: float = Field(default=1.5, gt=0, le=2.8)
     #: Register slash commands with Discord on start-up.
     sync_commands: bool = True
+    #: Sharding: total shards across all processes, and the shards this process runs
+    #: (default: all of them). Processes share one PostgreSQL database.
+    shard_count: int | None = Field(default=None, ge=1, le=1024)
+    shard_ids: list[int] | None = None
     #: The /train lab: warm TensorFlow worker processes (0 turns /train off).
     training_workers: int = Field(default=1, ge=0, le=8)
     training_job_timeout_s: float = Field(default=30.0, gt=0, le=600)

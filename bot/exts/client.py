@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.app import Engine, open_engine
 from bot.core.replies import Reply
+from bot.core.sharding import owns_guild, validate_shards
 from bot.core.tutor import Learner, Tutor
 from bot.errors import BadInput
 from bot.exts.components import MODAL_PREFIX, ExplanationModal, TutorButton, modal_text
@@ -62,12 +63,20 @@ def is_private_message(interaction: discord.Interaction[Any]) -> bool:
     return message is not None and message.flags.ephemeral
 
 
-class TutorBot(commands.Bot):
-    """The study tutor on Discord. Needs only the ``guilds`` intent (no message content)."""
+class TutorBot(commands.AutoShardedBot):
+    """The study tutor on Discord. Needs only the ``guilds`` intent (no message content).
+
+    Runs the shards in ``SHARD_IDS`` of ``SHARD_COUNT`` (default: one shard), so several
+    processes can share the servers of one bot over a shared PostgreSQL database.
+    """
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        validate_shards(settings.shard_count, settings.shard_ids)
+        options.setdefault("shard_count", settings.shard_count or 1)
+        if settings.shard_ids is not None:
+            options.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -118,6 +127,10 @@ class TutorBot(commands.Bot):
         await super().close()
         if self._engine is not None and self._owns_engine:
             await self._engine.close()
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """True when this process runs the shard of ``guild_id`` (for scheduled jobs)."""
+        return owns_guild(guild_id, self.settings.shard_count, self.settings.shard_ids)
 
     async def on_ready(self) -> None:
         """Log who we are once connected."""

@@ -125,3 +125,19 @@ def test_health_command(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
     )
     assert bad.returncode == 1 and bad.stderr.startswith("unhealthy:")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NEW_ITEMS_PER_DAY", "lots", "NEW_ITEMS_PER_DAY"),
+        ("SHARD_IDS", "[5]", "outside 0..1"),
+    ],
+)
+def test_bad_settings_are_one_clear_line(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    result = run_console(tmp_path, "/stats\n", (name, value), ("SHARD_COUNT", "2"))
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
