@@ -79,8 +79,7 @@ class AnswerWriter:
         """Write what is queued, then stop."""
         if self._task is None:
             return
-        while not self._queue.empty():
-            await asyncio.sleep(0.001)
+        await self._queue.join()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -98,6 +97,9 @@ class AnswerWriter:
                 for pending in batch:
                     if not pending.done.done():
                         pending.done.set_exception(error)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
     async def _write(self, batch: list[_Pending]) -> None:
         # A repeat inside the same batch is refused before it reaches the database.
