@@ -7,6 +7,7 @@ member's FSRS card and appends to the attempt log. It never imports discord or t
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import actions
+from bot.core.charts import activity_chart_png
 from bot.core.clock import Clock, SystemClock, local_date, start_of_local_day
 from bot.core.content import (
     DIFFICULTIES,
@@ -27,7 +29,7 @@ from bot.core.content import (
     parse_item,
 )
 from bot.core.grading import grade_explanation
-from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
+from bot.core.replies import Choice, ChoiceStyle, Image, Reply, ReplyBuilder, Tone
 from bot.core.scheduling import (
     CardState,
     Grade,
@@ -38,12 +40,21 @@ from bot.core.scheduling import (
     grade_for_coverage,
 )
 from bot.core.sessions import TEST_SIZE, StudyItem, TestScore, pick_test_items
-from bot.core.stats import DeckMastery, StatsSummary, current_streak
+from bot.core.stats import (
+    STATS_WINDOW_DAYS,
+    DeckMastery,
+    StatsSummary,
+    current_streak,
+    daily_activity,
+    retention,
+)
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
 from bot.log import get_logger
 from bot.storage import crud
+from bot.storage import leaderboard as stats_store
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, Prompt, StudySession, User
+from bot.storage.privacy import find_user
 
 log = get_logger(__name__)
 
@@ -477,18 +488,37 @@ class Tutor:
         heading = f"Test · question {position + 1} of {len(items)} · {item.difficulty}"
         return self._present(item, prompt, heading=heading, private=True)
 
-    async def stats(self, learner: Learner) -> Reply:
-        """The member's figures: answers, accuracy, streak, due now, per-deck mastery."""
-        summary = await self.stats_summary(learner)
-        out = ReplyBuilder(title=f"Stats · {learner.display_name or 'you'}", private=True)
+    async def stats(self, learner: Learner, *, member: Learner | None = None) -> Reply:
+        """The member's figures and a chart of their last 30 days, privately.
+
+        Answers, accuracy, streak, retention (see :func:`bot.core.stats.retention`), reviews
+        due, new cards left today and per-deck mastery; the chart shows answers per day (bars)
+        and accuracy (line). ``member`` shows another member's figures instead, still only to
+        ``learner``; those count only the answers given in ``learner``'s server.
+        """
+        summary = await self.stats_summary(learner, member=member)
+        subject = member or learner
+        name = subject.display_name or ("you" if member is None else "this member")
+        out = ReplyBuilder(title=f"Stats · {name}", private=True)
         if summary.answered == 0:
-            out.text = "No answers yet — start with /review or /quiz."
+            out.text = (
+                "No answers yet — start with /review or /quiz."
+                if member is None
+                else f"{name} has no answers in this server yet."
+            )
         else:
             out.text = f"{summary.accuracy_percent}% correct over {summary.answered} answers."
         out.add_field("Answered", str(summary.answered), inline=True)
         out.add_field("Accuracy", f"{summary.accuracy_percent}%", inline=True)
         days = "day" if summary.streak_days == 1 else "days"
         out.add_field("Streak", f"{summary.streak_days} {days}", inline=True)
+        kept = summary.retention
+        reviews = "review" if kept.reviews == 1 else "reviews"
+        out.add_field(
+            f"Retention ({STATS_WINDOW_DAYS} days)",
+            f"{kept.percent}% of {kept.reviews} {reviews}" if kept.reviews else "no reviews yet",
+            inline=True,
+        )
         out.add_field("Due now", str(summary.due_now), inline=True)
         out.add_field("New available today", str(summary.new_available), inline=True)
         if summary.decks:
@@ -497,21 +527,54 @@ class Tutor:
                 for d in summary.decks
             ]
             out.add_field("Mastery", "\n".join(lines))
-        return out.build()
+        if not summary.recent_answers:
+            out.footer = f"No answers in the last {STATS_WINDOW_DAYS} days, so no chart yet."
+            return out.build()
+        out.footer = "Retention: share of reviews of learned cards you got right."
+        title = f"{name} · last {STATS_WINDOW_DAYS} days"
+        png = await asyncio.to_thread(activity_chart_png, summary.activity, title=title)
+        description = (
+            f"{summary.recent_answers} answers in the last {STATS_WINDOW_DAYS} days "
+            "(bars) and accuracy per day (line)"
+        )
+        return replace(out.build(), image=Image("stats.png", png, description))
 
-    async def stats_summary(self, learner: Learner) -> StatsSummary:
-        """The numbers behind :meth:`stats`."""
+    async def stats_summary(
+        self, learner: Learner, *, member: Learner | None = None
+    ) -> StatsSummary:
+        """The numbers behind :meth:`stats` (``member``: another member, in this server).
+
+        Raises :class:`NotFound` when ``member`` has never studied with the bot (no row is
+        created for them).
+        """
         async with self.db.session() as session:
-            user = await self._user(session, learner)
-            await session.commit()
+            scope: int | None = None
+            if member is None:
+                user = await self._user(session, learner)
+                await session.commit()
+            else:
+                found = await find_user(
+                    session, platform=member.platform, external_id=member.external_id
+                )
+                if found is None:
+                    who = member.display_name or "That member"
+                    raise NotFound(f"{who} hasn't studied with me yet — nothing to show.")
+                user, scope = found, learner.guild_id
             assert user.id is not None
             now = self._now()
-            answered, correct = await crud.attempt_totals(session, user_id=user.id)
-            times = await crud.attempt_times_since(
-                session, user_id=user.id, since=now - STREAK_LOOKBACK
-            )
             tz = self.config.timezone
-            streak = current_streak({local_date(t, tz) for t in times}, local_date(now, tz))
+            today = local_date(now, tz)
+            answered, correct = await stats_store.answer_totals(
+                session, user_id=user.id, guild_id=scope
+            )
+            answers = await stats_store.answers_since(
+                session, user_id=user.id, since=now - STREAK_LOOKBACK, guild_id=scope
+            )
+            streak = current_streak({local_date(t, tz) for t, _ in answers}, today)
+            window_start = now - timedelta(days=STATS_WINDOW_DAYS)
+            histories = await stats_store.review_histories(
+                session, user_id=user.id, since=window_start
+            )
             due = await crud.count_due(session, user_id=user.id, guild_id=learner.guild_id, now=now)
             new_today = await crud.count_new_since(
                 session, user_id=user.id, since=self._today_start()
@@ -531,6 +594,8 @@ class Tutor:
                 due_now=due,
                 new_available=new_available,
                 decks=decks,
+                retention=retention(histories, since=window_start, srs=self.srs, guild_id=scope),
+                activity=daily_activity(answers, today=today, tz_name=tz),
             )
 
     async def decks(self, learner: Learner) -> list[str]:

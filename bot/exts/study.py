@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.tutor import Learner
+from bot.errors import BadInput, NotFound
 from bot.exts.client import learner_for
 from bot.log import get_logger
 
@@ -92,9 +94,29 @@ class Study(commands.Cog):
 
     @everywhere
     @app_commands.command(name="stats")
-    async def stats(self, interaction: discord.Interaction[Any]) -> None:
-        """Your answers, accuracy, streak, reviews due and mastery — only you see it."""
-        await self.bot.deliver(interaction, self.bot.tutor.stats(learner_for(interaction)))
+    @app_commands.describe(member="Another member of this server (default: you)")
+    async def stats(
+        self, interaction: discord.Interaction[Any], member: discord.User | None = None
+    ) -> None:
+        """Your answers, accuracy, streak, retention and a 30-day chart — only you see it."""
+        learner = learner_for(interaction)
+        if member is None or member.id == interaction.user.id:
+            await self.bot.deliver(interaction, self.bot.tutor.stats(learner))
+            return
+        if interaction.guild_id is None:
+            raise BadInput("You can look up other members only in a server.")
+        if not isinstance(member, discord.Member):
+            raise NotFound(f"{member.display_name} isn't a member of this server.")
+        if member.bot:
+            raise BadInput("Bots don't study — pick a member instead.")
+        subject = Learner(
+            platform="discord",
+            external_id=str(member.id),
+            display_name=member.display_name,
+            guild_id=learner.guild_id,
+            guild_name=learner.guild_name,
+        )
+        await self.bot.deliver(interaction, self.bot.tutor.stats(learner, member=subject))
 
     @everywhere
     @app_commands.command(name="decks")

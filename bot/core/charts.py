@@ -1,0 +1,89 @@
+"""The ``/stats`` chart: answers per day (bars) and accuracy (line), as a PNG.
+
+matplotlib is imported inside :func:`activity_chart_png` (it takes a moment to import and
+only the chart needs it) and always draws with the Agg backend, so no display is needed.
+Drawing takes tens of milliseconds: async callers run it with ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+from bot.core.stats import DayActivity
+from bot.log import get_logger
+
+log = get_logger(__name__)
+
+#: The chart's size in pixels (width, height); the PNG is exactly this big.
+CHART_SIZE_PX = (800, 400)
+_DPI = 100
+_BAR_COLOUR = "#93c5fd"
+_LINE_COLOUR = "#1d4ed8"
+
+
+def activity_chart_png(
+    days: Sequence[DayActivity],
+    *,
+    title: str = "Last 30 days",
+    size_px: tuple[int, int] = CHART_SIZE_PX,
+) -> bytes:
+    """A PNG of answers per day (bars, left axis) and accuracy in % (line, right axis).
+
+    Days without answers have no accuracy point, so the line only joins days with answers.
+    The image is exactly ``size_px`` pixels (no tight bounding box).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    width, height = size_px
+    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
+    FigureCanvasAgg(figure)
+    bars = figure.add_subplot(1, 1, 1)
+    positions = list(range(len(days)))
+    counts = [day.answered for day in days]
+    bars.bar(positions, counts, color=_BAR_COLOUR, label="answers")
+    bars.set_ylabel("answers")
+    bars.set_ylim(0, max([*counts, 1]) * 1.25)
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+    step = max(1, math.ceil(len(days) / 10))
+    bars.set_xticks(positions[::step])
+    bars.set_xticklabels([day.day.strftime("%d %b") for day in days][::step], fontsize=8)
+    bars.set_xlim(-0.6, len(days) - 0.4)
+    bars.grid(True, axis="y", alpha=0.3)
+    accuracy = figure.axes[0].twinx()
+    values = [day.accuracy_percent for day in days]
+    accuracy.plot(
+        [p for p, v in zip(positions, values, strict=True) if v is not None],
+        [v for v in values if v is not None],
+        color=_LINE_COLOUR,
+        marker="o",
+        markersize=3,
+        linewidth=2,
+        label="accuracy %",
+    )
+    accuracy.set_ylim(0, 125)
+    accuracy.set_yticks([0, 25, 50, 75, 100])
+    accuracy.set_ylabel("accuracy %")
+    bars.set_title(title, fontsize=11)
+    bar_handles, bar_labels = bars.get_legend_handles_labels()
+    line_handles, line_labels = accuracy.get_legend_handles_labels()
+    bars.legend(
+        bar_handles + line_handles,
+        bar_labels + line_labels,
+        loc="upper left",
+        fontsize=8,
+        ncols=2,
+        framealpha=0.8,
+    )
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI)
+    data = buffer.getvalue()
+    log.debug("drew a %dx%d activity chart (%d bytes)", width, height, len(data))
+    return data

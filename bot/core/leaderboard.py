@@ -1,0 +1,308 @@
+"""Server leaderboards: periods, ranking with ties, pages, and the reply (no discord).
+
+Ranking rules
+    Members are ordered by **correct answers** in the period (more first), then by
+    **accuracy** (higher first; for equal correct answers that means fewer answers). Members
+    with the same correct answers *and* the same number of answers are tied and share a
+    rank (standard competition ranking: 1, 2, 2, 4); tied members are listed by name.
+
+Periods
+    ``week`` and ``month`` are rolling windows of the last 7 and 30 days (24-hour days up
+    to now, not calendar weeks or months); ``all`` is every answer.
+
+Scope
+    One server's answers (``attempts.guild_id``). Outside a server (the console) the
+    answers given outside any server by members of the same platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from bot.core.clock import Clock, SystemClock
+from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
+from bot.errors import BadInput, ExpiredAction, NotFound
+from bot.log import get_logger
+from bot.storage import crud
+from bot.storage import leaderboard as store
+from bot.storage.db import Database
+from bot.storage.privacy import find_user
+
+if TYPE_CHECKING:
+    from bot.core.tutor import Learner, Tutor
+
+log = get_logger(__name__)
+
+#: Rows per leaderboard page.
+PAGE_SIZE = 10
+#: Token prefix of the page buttons (``lb:<period>:<page>:<deck or ->``).
+TOKEN_PREFIX = "lb"
+_DECK_IN_TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+class Period(StrEnum):
+    """How far back a leaderboard looks."""
+
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+    @property
+    def days(self) -> int | None:
+        """Length of the rolling window in days (None: all time)."""
+        return {Period.WEEK: 7, Period.MONTH: 30, Period.ALL: None}[self]
+
+    @property
+    def label(self) -> str:
+        """How the period is named in replies."""
+        return {
+            Period.WEEK: "last 7 days",
+            Period.MONTH: "last 30 days",
+            Period.ALL: "all time",
+        }[self]
+
+    @classmethod
+    def parse(cls, value: str | None) -> Period:
+        """``week``/``month``/``all`` (case-insensitive; empty means ``week``)."""
+        text = (value or "week").strip().casefold()
+        try:
+            return cls(text)
+        except ValueError:
+            raise BadInput("The period must be week, month or all.") from None
+
+
+def period_start(period: Period, now: datetime) -> datetime | None:
+    """The first instant counted for ``period`` (a rolling window), or None for all time."""
+    days = period.days
+    return None if days is None else now - timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderRow:
+    """One member's figures in the period."""
+
+    user_id: int
+    name: str
+    correct: int
+    answered: int
+
+    @property
+    def accuracy_percent(self) -> int:
+        """Correct answers as a whole-number percentage."""
+        return round(100 * self.correct / self.answered) if self.answered else 0
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """A member's place on the leaderboard."""
+
+    rank: int
+    row: LeaderRow
+
+
+def _order_key(row: LeaderRow) -> tuple[int, Fraction, int, str, int]:
+    accuracy = Fraction(row.correct, row.answered) if row.answered else Fraction(0)
+    return (-row.correct, -accuracy, row.answered, row.name.casefold(), row.user_id)
+
+
+def rank_rows(rows: Sequence[LeaderRow]) -> list[RankedRow]:
+    """Order members by the ranking rules (module docstring) and number them; ties share."""
+    ranked: list[RankedRow] = []
+    previous: tuple[int, int] | None = None
+    for position, row in enumerate(sorted(rows, key=_order_key), start=1):
+        tie = (row.correct, row.answered)
+        rank = ranked[-1].rank if ranked and tie == previous else position
+        ranked.append(RankedRow(rank=rank, row=row))
+        previous = tie
+    return ranked
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a ranked leaderboard (``number`` is 0-based)."""
+
+    entries: tuple[RankedRow, ...]
+    number: int
+    count: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether there is a page before this one."""
+        return self.number > 0
+
+    @property
+    def has_next(self) -> bool:
+        """Whether there is a page after this one."""
+        return self.number + 1 < self.count
+
+
+def paginate(ranked: Sequence[RankedRow], page: int, *, size: int = PAGE_SIZE) -> Page:
+    """Page ``page`` (0-based, clamped to the pages that exist) of ``ranked``."""
+    count = max(1, -(-len(ranked) // size))
+    number = min(max(page, 0), count - 1)
+    start = number * size
+    return Page(
+        entries=tuple(ranked[start : start + size]), number=number, count=count, total=len(ranked)
+    )
+
+
+def find_member(ranked: Sequence[RankedRow], user_id: int) -> RankedRow | None:
+    """The member's place, if they answered in the period."""
+    return next((entry for entry in ranked if entry.row.user_id == user_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What a page button asks for."""
+
+    period: Period
+    page: int
+    deck: str | None = None
+
+    def token(self) -> str:
+        """``lb:<period>:<page>:<deck or ->``."""
+        return f"{TOKEN_PREFIX}:{self.period.value}:{self.page}:{self.deck or '-'}"
+
+    @classmethod
+    def parse(cls, token: str) -> PageRequest:
+        """Read a token made by :meth:`token`; raises :class:`ExpiredAction` when malformed."""
+        parts = token.split(":", 3)
+        try:
+            prefix, period, page, deck = parts
+            if prefix != TOKEN_PREFIX or not page.isdigit():
+                raise ValueError(token)
+            return cls(period=Period(period), page=int(page), deck=None if deck == "-" else deck)
+        except ValueError:
+            raise ExpiredAction("That button no longer works. Try /leaderboard again.") from None
+
+
+def _name(row: LeaderRow) -> str:
+    return row.name.strip() or f"Member {row.user_id}"
+
+
+def _line(entry: RankedRow) -> str:
+    row = entry.row
+    answers = "answer" if row.answered == 1 else "answers"
+    return (
+        f"**{entry.rank}.** {_name(row)} — {row.correct} correct · "
+        f"{row.accuracy_percent}% of {row.answered} {answers}"
+    )
+
+
+def leaderboard_reply(
+    ranked: Sequence[RankedRow],
+    request: PageRequest,
+    *,
+    viewer_id: int | None,
+) -> Reply:
+    """The leaderboard page as a private reply, with Prev/Next buttons and the viewer's rank.
+
+    Buttons are left out when the deck name cannot travel in a button (an unusual name).
+    """
+    page = paginate(ranked, request.page)
+    where = f" · {request.deck}" if request.deck else ""
+    out = ReplyBuilder(
+        title=f"Leaderboard{where} · {request.period.label}",
+        tone=Tone.INFO,
+        private=True,
+    )
+    if not ranked:
+        out.text = "Nobody has answered anything here in this period yet. Start with /quiz!"
+        return out.build()
+    out.text = "\n".join(_line(entry) for entry in page.entries)
+    mine = find_member(ranked, viewer_id) if viewer_id is not None else None
+    if mine is None:
+        out.add_field("You", "No answers in this period yet — try /quiz or /review.")
+    else:
+        out.add_field("You", f"#{mine.rank} of {len(ranked)} — {_line(mine).split(' — ', 1)[1]}")
+    out.footer = (
+        f"Page {page.number + 1} of {page.count} · ranked by correct answers, then accuracy"
+    )
+    buttons_fit = request.deck is None or _DECK_IN_TOKEN.fullmatch(request.deck) is not None
+    if buttons_fit and page.has_previous:
+        previous = PageRequest(request.period, page.number - 1, request.deck)
+        out.choices.append(Choice("prev", "◀ Prev", previous.token()))
+    if buttons_fit and page.has_next:
+        following = PageRequest(request.period, page.number + 1, request.deck)
+        out.choices.append(Choice("next", "Next ▶", following.token(), style=ChoiceStyle.PRIMARY))
+    return out.build()
+
+
+class Leaderboards:
+    """Builds leaderboard replies from the attempt log."""
+
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SystemClock()
+
+    async def show(
+        self,
+        learner: Learner,
+        period: Period | str | None = None,
+        deck: str | None = None,
+        page: int = 0,
+    ) -> Reply:
+        """The page ``page`` (0-based) of the leaderboard where ``learner`` is asking."""
+        chosen = period if isinstance(period, Period) else Period.parse(period)
+        deck = (deck or "").strip() or None
+        now = self.clock.now()
+        async with self.db.session() as session:
+            if deck is not None:
+                names = await crud.deck_names(session, guild_id=learner.guild_id)
+                if deck not in names:
+                    listing = ", ".join(names) or "none yet"
+                    raise NotFound(f"There is no deck called '{deck[:60]}'. Decks: {listing}.")
+            rows = await store.leaderboard_rows(
+                session,
+                guild_id=learner.guild_id,
+                platform=learner.platform,
+                since=period_start(chosen, now),
+                deck=deck,
+            )
+            viewer = await find_user(
+                session, platform=learner.platform, external_id=learner.external_id
+            )
+        ranked = rank_rows([LeaderRow(*row) for row in rows])
+        return leaderboard_reply(
+            ranked,
+            PageRequest(chosen, page, deck),
+            viewer_id=viewer.id if viewer is not None else None,
+        )
+
+    async def act(self, learner: Learner, token: str) -> Reply:
+        """A Prev/Next click: the page its token names."""
+        request = PageRequest.parse(token)
+        return await self.show(learner, request.period, request.deck, request.page)
+
+
+#: A console command (same shape as :data:`bot.console.app.ConsoleCommand`).
+ConsoleCommand = Callable[["Learner", list[str]], Awaitable[Reply]]
+
+
+def console_commands(tutor: Tutor) -> dict[str, ConsoleCommand]:
+    """``/leaderboard [week|month|all] [deck] [page]`` for the offline console."""
+    boards = Leaderboards(tutor.db, clock=tutor.clock)
+
+    async def leaderboard(learner: Learner, words: list[str]) -> Reply:
+        period: str | None = None
+        deck: str | None = None
+        page = 0
+        for word in words:
+            if word.casefold() in {p.value for p in Period} and period is None:
+                period = word
+            elif word.isdigit():
+                page = max(0, int(word) - 1)
+            elif deck is None:
+                deck = word
+            else:
+                raise BadInput("Use /leaderboard [week|month|all] [deck] [page].")
+        return await boards.show(learner, period, deck, page)
+
+    return {"/leaderboard": leaderboard}

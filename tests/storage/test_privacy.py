@@ -1,0 +1,241 @@
+"""Forget-me removes every row of the member and nothing else; export-me holds their data."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+from bot.core.clock import FakeClock
+from bot.core.privacy import ForgetChoice, MemberData, console_commands
+from bot.core.tutor import Learner, Tutor
+from bot.errors import ExpiredAction, NotYourQuestion
+from bot.storage import privacy
+from bot.storage.db import Database
+from bot.storage.models import AuditEntry, DailyQuiz, Item, Prompt, User
+
+GUILD = 42
+
+
+def member(name: str) -> Learner:
+    return Learner("discord", name.casefold(), name, guild_id=GUILD, guild_name="Study Hall")
+
+
+async def table_counts(db: Database) -> dict[str, int]:
+    async with db.engine.connect() as conn:
+        names = [
+            row[0]
+            for row in await conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type='table' "
+                    "AND name NOT LIKE 'sqlite_%' AND name != 'alembic_version'"
+                )
+            )
+        ]
+        return {
+            name: int((await conn.execute(text(f'SELECT COUNT(*) FROM "{name}"'))).scalar_one())
+            for name in names
+        }
+
+
+async def rows_of(db: Database, user_id: int) -> dict[str, int]:
+    """Rows that belong to ``user_id``, per table (what forgetting must remove)."""
+    queries = {
+        "attempts": "SELECT COUNT(*) FROM attempts WHERE user_id = :u",
+        "review_states": "SELECT COUNT(*) FROM review_states WHERE user_id = :u",
+        "prompts": "SELECT COUNT(*) FROM prompts WHERE user_id = :u",
+        "study_sessions": "SELECT COUNT(*) FROM study_sessions WHERE user_id = :u",
+        "users": "SELECT COUNT(*) FROM users WHERE id = :u",
+    }
+    async with db.engine.connect() as conn:
+        return {
+            table: int((await conn.execute(text(sql), {"u": user_id})).scalar_one())
+            for table, sql in queries.items()
+        }
+
+
+async def study(tutor: Tutor, learner: Learner) -> None:
+    """A bit of everything: a review, a private quiz, a test answer."""
+    card = await tutor.review(learner)
+    reveal = card.choice_for("reveal")
+    if reveal is not None:
+        card = await tutor.act(learner, reveal.action)
+    answer = card.choice_for("good") or card.choices[0]
+    await tutor.act(learner, answer.action)
+    question = await tutor.practice(learner)
+    await tutor.act(learner, question.choices[0].action)
+    first = await tutor.start_test(learner)
+    await tutor.act(learner, first.choices[0].action)
+
+
+async def user_id(db: Database, learner: Learner) -> int:
+    async with db.session() as session:
+        user = await privacy.find_user(session, platform="discord", external_id=learner.external_id)
+        assert user is not None and user.id is not None
+        return user.id
+
+
+@pytest.fixture
+def ana() -> Learner:
+    return member("Ana")
+
+
+@pytest.fixture
+def ben() -> Learner:
+    return member("Ben")
+
+
+async def populate(tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner) -> tuple[int, int]:
+    await study(tutor, ana)
+    await study(tutor, ben)
+    # A channel quiz both answer: the shared prompt is server data.
+    shared = await tutor.quiz(ana, shared=True)
+    await tutor.act(ana, shared.choices[0].action)
+    await tutor.act(ben, shared.choices[1].action)
+    clock.advance(days=1)
+    await study(tutor, ana)
+    ana_id, ben_id = await user_id(tutor.db, ana), await user_id(tutor.db, ben)
+    async with tutor.db.session() as session:
+        bundled = (await session.exec(select(Item).limit(2))).all()
+        session.add(AuditEntry(guild_id=GUILD, actor_user_id=ana_id, action="question.add"))
+        session.add(AuditEntry(guild_id=GUILD, actor_user_id=ben_id, action="question.edit"))
+        mine, theirs = bundled[0], bundled[1]
+        mine.created_by, theirs.created_by = ana_id, ben_id
+        session.add_all([mine, theirs])
+        session.add(DailyQuiz(guild_id=GUILD, local_date="2026-01-05", scheduled_for=clock.now()))
+        await session.commit()
+    return ana_id, ben_id
+
+
+async def test_forget_removes_every_row_of_the_member_and_nothing_else(
+    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+) -> None:
+    ana_id, ben_id = await populate(tutor, clock, ana, ben)
+    before = await table_counts(tutor.db)
+    anas = await rows_of(tutor.db, ana_id)
+    bens = await rows_of(tutor.db, ben_id)
+    assert all(anas.values()) and all(bens.values())
+
+    reply = await MemberData(tutor.db, clock=clock).forget(ana)
+
+    assert "deleted" in reply.title
+    after = await table_counts(tutor.db)
+    expected = {table: count - anas.get(table, 0) for table, count in before.items()}
+    assert after == expected
+    assert await rows_of(tutor.db, ben_id) == bens
+    assert set(before) >= {"guilds", "items", "audit_log", "daily_quizzes", "attempts"}
+    async with tutor.db.session() as session:
+        actors = {e.action: e.actor_user_id for e in (await session.exec(select(AuditEntry)))}
+        assert actors == {"question.add": None, "question.edit": ben_id}
+        creators = {i.created_by for i in (await session.exec(select(Item)))}
+        assert ana_id not in creators and ben_id in creators
+        shared = (await session.exec(select(Prompt).where(Prompt.user_id == None))).all()  # noqa: E711
+        assert len(shared) == 1
+        assert (await session.get(User, ana_id)) is None
+
+
+async def test_forgetting_twice_or_a_stranger_changes_nothing(
+    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+) -> None:
+    await populate(tutor, clock, ana, ben)
+    data = MemberData(tutor.db, clock=clock)
+    await data.forget(ana)
+    before = await table_counts(tutor.db)
+    assert "no data" in (await data.forget(ana)).text
+    assert "no data" in (await data.forget(member("Stranger"))).text
+    assert await table_counts(tutor.db) == before
+
+
+async def test_forget_is_all_or_nothing(
+    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+) -> None:
+    ana_id, ben_id = await populate(tutor, clock, ana, ben)
+    # Corrupt the data so deleting Ana's prompts fails half-way: one of Ben's answers
+    # points at a prompt of Ana's (the engine never does this).
+    async with tutor.db.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE attempts SET prompt_id = "
+                "(SELECT MIN(id) FROM prompts WHERE user_id = :a) "
+                "WHERE id = (SELECT MIN(id) FROM attempts WHERE user_id = :b)"
+            ),
+            {"a": ana_id, "b": ben_id},
+        )
+    before = await table_counts(tutor.db)
+    with pytest.raises(IntegrityError):
+        await MemberData(tutor.db, clock=clock).forget(ana)
+    assert await table_counts(tutor.db) == before
+    assert (await rows_of(tutor.db, ana_id))["attempts"] > 0
+
+
+def test_every_reference_to_users_is_handled() -> None:
+    """A new table pointing at users.id must be added to forget-me's lists."""
+    references = {
+        (table.name, fk.parent.name)
+        for table in SQLModel.metadata.tables.values()
+        for fk in table.foreign_keys
+        if fk.column.table.name == "users"
+    }
+    handled = set(privacy.DELETED_BY_USER) | set(privacy.CLEARED_ON_FORGET)
+    assert references <= handled, f"forget-me does not handle {references - handled}"
+
+
+async def test_export_holds_profile_attempts_and_review_states(
+    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+) -> None:
+    ana_id, _ = await populate(tutor, clock, ana, ben)
+    export = await MemberData(tutor.db, clock=clock).export(ana)
+    assert export is not None and export.filename.endswith(".json")
+    data = json.loads(export.data)
+    assert data["profile"]["external_id"] == "ana" and data["profile"]["display_name"] == "Ana"
+    owned = await rows_of(tutor.db, ana_id)
+    assert len(data["attempts"]) == owned["attempts"] == export.attempts
+    assert len(data["review_states"]) == owned["review_states"] == export.review_states
+    assert len(data["study_sessions"]) == owned["study_sessions"]
+    first = data["attempts"][0]
+    assert first["deck"] == "tensorflow-training-basics" and first["guild_id"] == str(GUILD)
+    assert {"answer", "correct", "rating", "created_at", "mode"} <= set(first)
+    assert data["review_states"][0]["state"] in {"learning", "review", "relearning"}
+    assert "ben" not in export.data.decode()
+    assert await MemberData(tutor.db).export(member("Nobody")) is None
+
+
+async def test_confirmation_buttons_belong_to_the_asker(
+    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+) -> None:
+    await populate(tutor, clock, ana, ben)
+    data = MemberData(tutor.db, clock=clock)
+    asking = MemberData.confirmation(ana)
+    delete, cancel = (c.action for c in asking.choices)
+    assert delete == "fm:ok:ana" and ForgetChoice.parse(cancel) == ForgetChoice(False, "ana")
+    with pytest.raises(NotYourQuestion):
+        await data.act(ben, delete)
+    with pytest.raises(ExpiredAction):
+        await data.act(ana, "fm:maybe:ana")
+    assert "untouched" in (await data.act(ana, cancel)).text
+    assert (await rows_of(tutor.db, await user_id(tutor.db, ana)))["users"] == 1
+    await data.act(ana, delete)
+    assert "no data" in (await data.act(ana, delete)).text
+
+
+async def test_console_export_and_forget(
+    tutor: Tutor, alice: Learner, tmp_path: Path, clock: FakeClock
+) -> None:
+    commands = console_commands(tutor, export_dir=tmp_path / "exports")
+    assert "no data" in (await commands["/export-me"](alice, [])).text
+    question = await tutor.quiz(alice)
+    await tutor.act(alice, question.choices[0].action)
+    saved = await commands["/export-me"](alice, [])
+    [path] = (tmp_path / "exports").iterdir()
+    assert str(path) in saved.text and json.loads(path.read_text())["attempts"]
+    asking = await commands["/forget-me"](alice, [])
+    assert "/forget-me confirm" in asking.text and not asking.choices
+    clock.advance(timedelta(minutes=1))
+    done = await commands["/forget-me"](alice, ["confirm"])
+    assert "deleted" in done.title
+    assert "no data" in (await commands["/export-me"](alice, [])).text
