@@ -33,7 +33,8 @@ async def ensure_moderator(bot: TutorBot, interaction: discord.Interaction[Any])
         guild = await crud.ensure_guild(session, guild_id=interaction.guild_id)
         role_id = guild.moderator_role_id
         await session.commit()
-    permissions = member.guild_permissions
+    # The permissions Discord resolved for this interaction (roles and channel overwrites).
+    permissions = interaction.permissions
     require_moderator(
         administrator=permissions.administrator,
         manage_messages=permissions.manage_messages,
@@ -44,5 +45,6 @@ async def ensure_moderator(bot: TutorBot, interaction: discord.Interaction[Any])
 
 def ensure_admin(interaction: discord.Interaction[Any]) -> None:
     """Raise :class:`PermissionDenied` unless the member may change server settings."""
-    permissions = _member(interaction).guild_permissions
+    _member(interaction)
+    permissions = interaction.permissions
     require_admin(administrator=permissions.administrator, manage_guild=permissions.manage_guild)

@@ -15,6 +15,7 @@ from typing import Any
 
 from fsrs import State
 from sqlalchemy import Integer, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,34 +49,52 @@ def payload_hash(payload: dict[str, Any]) -> str:
 # -- users and guilds ---------------------------------------------------------------------
 
 
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """A dialect-specific INSERT (SQLite or PostgreSQL) that supports ``ON CONFLICT``."""
+    bind = session.get_bind()
+    module = postgresql if bind.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
 async def get_or_create_user(
     session: AsyncSession, *, platform: str, external_id: str, display_name: str = ""
 ) -> User:
-    """The member's row, created on first sight (display name kept up to date)."""
+    """The member's row, created on first sight (display name kept up to date).
+
+    Safe when many tasks or processes see a new member at once: the insert skips an
+    existing row instead of failing, so the surrounding transaction is never spoiled.
+    """
     statement = select(User).where(User.platform == platform, User.external_id == external_id)
     user = (await session.exec(statement)).first()
+    name = display_name[:100]
     if user is None:
-        user = User(platform=platform, external_id=external_id, display_name=display_name[:100])
-        session.add(user)
-        try:
-            await session.flush()
-        except IntegrityError:
-            # Another task created the same member a moment ago.
-            await session.rollback()
-            user = (await session.exec(statement)).one()
-    elif display_name and user.display_name != display_name[:100]:
-        user.display_name = display_name[:100]
+        connection = await session.connection()
+        await connection.execute(
+            insert_for(session, User.__table__)  # type: ignore[attr-defined]
+            .values(
+                platform=platform, external_id=external_id, display_name=name, created_at=utcnow()
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        )
+        user = (await session.exec(statement)).one()
+    elif name and user.display_name != name:
+        user.display_name = name
         session.add(user)
     return user
 
 
 async def ensure_guild(session: AsyncSession, *, guild_id: int, name: str = "") -> Guild:
-    """The server's row (with default settings), created on first sight."""
+    """The server's row (with default settings), created on first sight (race-safe)."""
     guild = await session.get(Guild, guild_id)
     if guild is None:
-        guild = Guild(id=guild_id, name=name[:100])
-        session.add(guild)
-        await session.flush()
+        connection = await session.connection()
+        await connection.execute(
+            insert_for(session, Guild.__table__)  # type: ignore[attr-defined]
+            .values(id=guild_id, name=name[:100], created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        guild = await session.get(Guild, guild_id)
+        assert guild is not None
     return guild
 
 

@@ -1,0 +1,338 @@
+"""``/question``: moderators manage questions only their server sees.
+
+The rules live in :mod:`bot.core.questionbank`; this cog checks permissions (on every
+command, form and button), opens the forms, downloads uploads and attaches files.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.questionbank import (
+    MAX_EXPLANATION,
+    MAX_IMPORT_BYTES,
+    MAX_QUESTION,
+    QuestionBank,
+    QuestionDraft,
+    check_deck_name,
+    draft_problem_reply,
+    file_format,
+    parse_list_token,
+    too_big_message,
+)
+from bot.errors import BadInput, TutorError
+from bot.exts.checks import ensure_moderator
+from bot.exts.client import learner_for
+from bot.exts.error_handler import report_error
+from bot.exts.render import render
+from bot.log import get_logger
+
+if TYPE_CHECKING:
+    from bot.exts.client import TutorBot
+
+log = get_logger(__name__)
+
+Difficulty = Literal["easy", "medium", "hard"]
+Kind = Literal["mcq", "practice"]
+LIST_BUTTON_PREFIX = "ql"
+#: An unsent form, or an "Edit and retry" button, is forgotten after this long.
+FORM_TIMEOUT_S = 30 * 60
+MAX_AUTOCOMPLETE = 25
+PROBLEMS_FILENAME = "import-problems.txt"
+
+
+def _file(name: str, text: str) -> discord.File:
+    return discord.File(io.BytesIO(text.encode("utf-8")), filename=name)
+
+
+class QuestionForm(discord.ui.Modal):
+    """The add/edit form: question, options, correct option, explanation (+ practice)."""
+
+    def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None) -> None:
+        title = f"Edit question #{item_id}" if item_id else f"New {draft.kind} · {draft.deck}"
+        super().__init__(title=title[:45], timeout=FORM_TIMEOUT_S)
+        self.cog = cog
+        self.draft = draft
+        self.item_id = item_id
+        paragraph = discord.TextStyle.paragraph
+        self.question: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+            label="Question",
+            style=paragraph,
+            custom_id="question",
+            default=draft.question or None,
+            max_length=MAX_QUESTION,
+        )
+        self.options: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+            label="Options, one per line (2–6)",
+            style=paragraph,
+            custom_id="options",
+            placeholder="Loss function\nOptimizer\nActivation function",
+            default=draft.options or None,
+            max_length=1400,
+        )
+        self.answer: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+            label="Correct option (letter A–F or its text)",
+            custom_id="answer",
+            placeholder="A",
+            default=draft.answer or None,
+            max_length=200,
+        )
+        self.explanation: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+            label="Explanation (shown after answering)",
+            style=paragraph,
+            custom_id="explanation",
+            default=draft.explanation or None,
+            max_length=MAX_EXPLANATION,
+        )
+        for field in (self.question, self.options, self.answer, self.explanation):
+            self.add_item(field)
+        self.practice: discord.ui.TextInput[QuestionForm] | None = None
+        if draft.kind == "practice":
+            self.practice = discord.ui.TextInput(
+                label="Hint, steps and mistakes",
+                style=paragraph,
+                custom_id="practice",
+                placeholder="Hint: …\nStep: …\nStep: …\nMistake: …",
+                default=draft.practice or None,
+                max_length=2000,
+            )
+            self.add_item(self.practice)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        """Check and store the question; on a problem, show everything typed back."""
+        draft = replace(
+            self.draft,
+            question=self.question.value,
+            options=self.options.value,
+            answer=self.answer.value,
+            explanation=self.explanation.value,
+            practice=self.practice.value if self.practice is not None else "",
+        )
+        await self.cog.save_draft(interaction, draft, self.item_id)
+
+    async def on_error(  # type: ignore[override]  # discord.py's Modal signature
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        """Unexpected failures get the usual friendly reply."""
+        await report_error(interaction, error)
+
+
+class RetryView(discord.ui.View):
+    """The "Edit and retry" button under a refused form: reopens it with the same text."""
+
+    def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None, owner: int):
+        super().__init__(timeout=FORM_TIMEOUT_S)
+        self.cog = cog
+        self.draft = draft
+        self.item_id = item_id
+        self.owner = owner
+
+    @discord.ui.button(label="Edit and retry", style=discord.ButtonStyle.primary)
+    async def retry(
+        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[RetryView]
+    ) -> None:
+        """Reopen the form pre-filled with what was typed."""
+        try:
+            if interaction.user.id != self.owner:
+                raise BadInput("This isn't your form — start your own with /question add.")
+            await ensure_moderator(self.cog.bot, interaction)
+            await interaction.response.send_modal(QuestionForm(self.cog, self.draft, self.item_id))
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+class Questions(commands.Cog):
+    """The moderators' question bank."""
+
+    question = app_commands.Group(
+        name="question",
+        description="Manage this server's own questions (moderators only)",
+        guild_only=True,
+    )
+
+    def __init__(self, bot: TutorBot) -> None:
+        self.bot = bot
+        self.bank = QuestionBank(bot.engine.db, clock=bot.tutor.clock)
+
+    async def cog_load(self) -> None:
+        """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) here."""
+        self.bot.register_button(LIST_BUTTON_PREFIX, self.on_list_button)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def deck_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Deck names visible on this server that contain what was typed."""
+        names = await self.bot.tutor.decks(learner_for(interaction))
+        typed = current.casefold().strip()
+        matches = [name for name in names if typed in name.casefold()]
+        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
+
+    async def save_draft(
+        self, interaction: discord.Interaction[Any], draft: QuestionDraft, item_id: int | None
+    ) -> None:
+        """Store a submitted form; a refused one is echoed back with an "Edit and retry"."""
+        await ensure_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        member = learner_for(interaction)
+        view: RetryView | None = None
+        try:
+            if item_id is None:
+                reply = await self.bank.add(member, draft)
+            else:
+                reply = await self.bank.edit(member, item_id, draft)
+        except BadInput as error:
+            reply = draft_problem_reply(draft, error.message)
+            view = RetryView(self, draft, item_id, interaction.user.id)
+        except TutorError as error:
+            reply = draft_problem_reply(draft, error.message, retry=False)
+        kwargs = render(reply).send_kwargs(ephemeral=True)
+        if view is not None:
+            kwargs["view"] = view
+        await interaction.followup.send(**kwargs)
+
+    async def on_list_button(self, interaction: discord.Interaction[Any], token: str) -> None:
+        """Prev/Next on a question list: check again, then replace the page."""
+        await ensure_moderator(self.bot, interaction)
+        page, deck = parse_list_token(token)
+        work = self.bank.list_page(learner_for(interaction), page, deck)
+        await self.bot.deliver(interaction, work, edit=True)
+
+    # -- commands -------------------------------------------------------------------------
+
+    @question.command(name="add")
+    @app_commands.describe(
+        deck="Deck to add to (a new name starts a new deck on this server)",
+        difficulty="easy, medium or hard",
+        kind="mcq (a quiz question) or practice (with a hint, steps and mistakes)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction[Any],
+        deck: str,
+        difficulty: Difficulty,
+        kind: Kind = "mcq",
+    ) -> None:
+        """Add a question only this server sees (opens a form)."""
+        await ensure_moderator(self.bot, interaction)
+        name = check_deck_name(deck)
+        draft = QuestionDraft(
+            deck=name,
+            kind=kind,
+            difficulty=difficulty,
+            question="",
+            options="",
+            answer="",
+            explanation="",
+        )
+        await interaction.response.send_modal(QuestionForm(self, draft, None))
+
+    @question.command(name="import")
+    @app_commands.describe(
+        file="A .yaml deck file, or a .csv with deck,kind,question,options,answer,"
+        "explanation,difficulty (options split by |)",
+        deck="Put every question in this deck (default: the deck named in the file)",
+    )
+    async def import_file(
+        self,
+        interaction: discord.Interaction[Any],
+        file: discord.Attachment,
+        deck: str | None = None,
+    ) -> None:
+        """Import questions from a CSV or YAML file: all of them, or none if any is wrong."""
+        await ensure_moderator(self.bot, interaction)
+        if file.size > MAX_IMPORT_BYTES:
+            raise BadInput(too_big_message(file.size))
+        file_format(file.filename)
+        if deck:
+            check_deck_name(deck)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            data = await file.read()
+        except discord.HTTPException as error:
+            log.warning("could not download %s: %s", file.filename, error)
+            raise BadInput("I couldn't download that file. Please send it again.") from error
+        result = await self.bank.import_file(
+            learner_for(interaction), file.filename, data, deck=deck
+        )
+        kwargs = render(result.reply).send_kwargs(ephemeral=True)
+        if result.report is not None:
+            kwargs["files"] = [_file(PROBLEMS_FILENAME, result.report)]
+        await interaction.followup.send(**kwargs)
+
+    @question.command(name="edit")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(
+        item_id="The question's #id (see /question list)",
+        difficulty="Change the difficulty too (optional)",
+    )
+    async def edit(
+        self,
+        interaction: discord.Interaction[Any],
+        item_id: app_commands.Range[int, 1],
+        difficulty: Difficulty | None = None,
+    ) -> None:
+        """Edit one of this server's questions (opens the form, filled in)."""
+        await ensure_moderator(self.bot, interaction)
+        draft = await self.bank.draft_for_edit(learner_for(interaction), item_id)
+        if difficulty is not None:
+            draft = replace(draft, difficulty=difficulty)
+        await interaction.response.send_modal(QuestionForm(self, draft, item_id))
+
+    @question.command(name="remove")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(item_id="The question's #id (see /question list)")
+    async def remove(
+        self, interaction: discord.Interaction[Any], item_id: app_commands.Range[int, 1]
+    ) -> None:
+        """Remove one of this server's questions (answers already given are kept)."""
+        await ensure_moderator(self.bot, interaction)
+        await self.bot.deliver(interaction, self.bank.remove(learner_for(interaction), item_id))
+
+    @question.command(name="list")
+    @app_commands.describe(deck="Only this deck (default: all of this server's questions)")
+    async def list_questions(
+        self, interaction: discord.Interaction[Any], deck: str | None = None
+    ) -> None:
+        """This server's own questions, 10 per page."""
+        await ensure_moderator(self.bot, interaction)
+        work = self.bank.list_page(learner_for(interaction), 0, deck)
+        await self.bot.deliver(interaction, work)
+
+    @question.command(name="export")
+    @app_commands.describe(deck="Only this deck (default: every deck with server questions)")
+    async def export(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
+        """Download this server's questions as YAML deck files (re-importable)."""
+        await ensure_moderator(self.bot, interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.bank.export(learner_for(interaction), deck)
+        kwargs = render(result.reply).send_kwargs(ephemeral=True)
+        kwargs["files"] = [_file(f.filename, f.text) for f in result.files]
+        await interaction.followup.send(**kwargs)
+
+    @question.command(name="stats")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(item_id="The question's #id (see /question list)")
+    async def stats(
+        self, interaction: discord.Interaction[Any], item_id: app_commands.Range[int, 1]
+    ) -> None:
+        """How members here answer a question; flags a likely wrong answer key."""
+        await ensure_moderator(self.bot, interaction)
+        await self.bot.deliver(interaction, self.bank.stats(learner_for(interaction), item_id))
+
+    add.autocomplete("deck")(deck_autocomplete)
+    import_file.autocomplete("deck")(deck_autocomplete)
+    list_questions.autocomplete("deck")(deck_autocomplete)
+    export.autocomplete("deck")(deck_autocomplete)
+
+
+async def setup(bot: TutorBot) -> None:
+    """Load the cog (discord.py extension entry point)."""
+    await bot.add_cog(Questions(bot))
