@@ -25,7 +25,8 @@ class Engine:
     library: DeckLibrary
 
     async def close(self) -> None:
-        """Close the database."""
+        """Finish queued answers, then close the database."""
+        await self.tutor.close()
         await self.db.close()
 
 

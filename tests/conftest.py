@@ -87,7 +87,7 @@ def library() -> DeckLibrary:
 
 
 @pytest_asyncio.fixture
-async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> Tutor:
+async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> AsyncIterator[Tutor]:
     """An engine over the shipped decks, with fuzz-free FSRS and a seeded RNG."""
     engine = Tutor(
         db,
@@ -96,7 +96,8 @@ async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> Tutor:
         rng=random.Random(7),
     )
     await engine.load_content(library)
-    return engine
+    yield engine
+    await engine.close()
 
 
 @pytest.fixture

@@ -81,6 +81,19 @@ class CardState:
         """True once the card has graduated from learning steps."""
         return self.state == State.Review.value
 
+    def columns(self) -> dict[str, object]:
+        """The stored columns of a review state (everything but the member and item)."""
+        return {
+            "due": self.due,
+            "state": self.state,
+            "step": self.step,
+            "stability": self.stability,
+            "difficulty": self.difficulty,
+            "last_review": self.last_review,
+            "reps": self.reps,
+            "lapses": self.lapses,
+        }
+
     def to_card(self, card_id: int = 1) -> Card:
         """The equivalent ``fsrs.Card``."""
         return Card(

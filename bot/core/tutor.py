@@ -55,6 +55,7 @@ from bot.storage import leaderboard as stats_store
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, Prompt, StudySession, User
 from bot.storage.privacy import find_user
+from bot.storage.writer import AnswerWriter
 
 log = get_logger(__name__)
 
@@ -129,6 +130,13 @@ class Tutor:
         self.rng = rng or random.Random()
         self.srs = SpacedRepetition(self.config.scheduler)
         self._items: OrderedDict[tuple[int, str], StudyItem] = OrderedDict()
+        self._known_guilds: set[int] = set()
+        #: Answers are group-committed: many members' answers share one transaction.
+        self.writer = AnswerWriter(db)
+
+    async def close(self) -> None:
+        """Finish writing queued answers."""
+        await self.writer.close()
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -146,8 +154,10 @@ class Tutor:
         return self.clock.now()
 
     async def _user(self, session: AsyncSession, learner: Learner) -> User:
-        if learner.guild_id is not None:
+        if learner.guild_id is not None and learner.guild_id not in self._known_guilds:
             await crud.ensure_guild(session, guild_id=learner.guild_id, name=learner.guild_name)
+            # Server rows are never deleted, so each needs checking once per process.
+            self._known_guilds.add(learner.guild_id)
         return await crud.get_or_create_user(
             session,
             platform=learner.platform,
@@ -177,15 +187,19 @@ class Tutor:
             raise ExpiredAction(actions.EXPIRED_MESSAGE)
         return self._study_item(row)
 
-    async def _owned_prompt(self, session: AsyncSession, prompt_id: int, user: User) -> Prompt:
-        prompt = await session.get(Prompt, prompt_id)
-        if prompt is None:
+    async def _owned_prompt(
+        self, session: AsyncSession, prompt_id: int, user: User
+    ) -> tuple[Prompt, StudyItem]:
+        """The prompt a button refers to and its item (one query), if it is this member's."""
+        found = await crud.prompt_with_item(session, prompt_id=prompt_id)
+        if found is None:
             raise ExpiredAction(actions.EXPIRED_MESSAGE)
+        prompt, row = found
         if prompt.user_id is not None and prompt.user_id != user.id:
             raise NotYourQuestion(
                 "This isn't your question — start your own with /quiz or /review."
             )
-        return prompt
+        return prompt, self._study_item(row)
 
     async def _validate_filters(
         self, session: AsyncSession, learner: Learner, deck: str | None, difficulty: str | None
@@ -649,26 +663,16 @@ class Tutor:
                 reply = await self._next(session, learner, user, action)
                 await session.commit()
                 return reply
-            prompt = await self._owned_prompt(session, action.prompt_id, user)
-            item = await self._load_item(session, prompt.item_id)
+            prompt, item = await self._owned_prompt(session, action.prompt_id, user)
             if isinstance(action, actions.Hint):
                 return await self._hint(session, item, prompt)
             if isinstance(action, actions.Reveal):
                 return await self._reveal(session, item, prompt)
-            await self._refuse_repeat(session, prompt, user, item)
             if isinstance(action, actions.Rate):
                 return await self._rate(session, learner, user, item, prompt, Grade(action.grade))
             if isinstance(action, actions.Answer):
                 return await self._answer(session, learner, user, item, prompt, action.option)
             return await self._explanation(session, learner, user, item, prompt, text)
-
-    async def _refuse_repeat(
-        self, session: AsyncSession, prompt: Prompt, user: User, item: StudyItem
-    ) -> None:
-        assert prompt.id is not None and user.id is not None
-        earlier = await crud.find_attempt(session, prompt_id=prompt.id, user_id=user.id)
-        if earlier is not None:
-            raise AlreadyAnswered(_already_answered_message(item, earlier))
 
     async def _next(
         self, session: AsyncSession, learner: Learner, user: User, action: actions.Next
@@ -776,27 +780,41 @@ class Tutor:
         score: float,
         grade: Grade,
     ) -> CardState:
-        """Grade → FSRS → one attempt row and the new card, in one transaction."""
+        """Grade → FSRS → one attempt row and the new card, committed before returning.
+
+        A repeat (double click, same line twice) raises :class:`AlreadyAnswered` and
+        stores nothing.
+        """
         assert user.id is not None and prompt.id is not None
         now = self._now()
         duration = self._duration_ms(prompt)
         stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
         before = crud.card_state(stored) if stored else None
         after = self.srs.review(before, grade, now, duration)
-        attempt = Attempt(
-            user_id=user.id,
-            item_id=item.id,
-            prompt_id=prompt.id,
-            guild_id=learner.guild_id,
-            mode=prompt.mode,
-            answer=answer[:MAX_EXPLANATION_CHARS],
-            correct=correct,
-            score=score,
-            rating=int(grade),
-            duration_ms=duration,
-            created_at=now,
-        )
-        await crud.record_answer(session, attempt=attempt, state=after, now=now)
+        attempt = {
+            "user_id": user.id,
+            "item_id": item.id,
+            "prompt_id": prompt.id,
+            "guild_id": learner.guild_id,
+            "mode": prompt.mode,
+            "answer": answer[:MAX_EXPLANATION_CHARS],
+            "correct": correct,
+            "score": score,
+            "rating": int(grade),
+            "duration_ms": duration,
+            "created_at": now,
+        }
+        state = {"user_id": user.id, "item_id": item.id, "first_seen_at": now}
+        state.update(after.columns())
+        # Release this session's connection (and any write lock) before the group commit.
+        await session.commit()
+        try:
+            await self.writer.submit(attempt=attempt, state=state)
+        except AlreadyAnswered:
+            earlier = await crud.find_attempt(session, prompt_id=prompt.id, user_id=user.id)
+            if earlier is None:
+                raise
+            raise AlreadyAnswered(_already_answered_message(item, earlier)) from None
         return after
 
     def _schedule_note(self, state: CardState) -> str:

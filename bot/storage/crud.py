@@ -16,13 +16,11 @@ from typing import Any
 from fsrs import State
 from sqlalchemy import Integer, func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import DeckLibrary, item_to_dict
 from bot.core.scheduling import CardState
-from bot.errors import AlreadyAnswered
 from bot.storage.models import (
     Attempt,
     Guild,
@@ -387,6 +385,17 @@ async def create_prompt(
     return prompt
 
 
+async def prompt_with_item(session: AsyncSession, *, prompt_id: int) -> tuple[Prompt, Item] | None:
+    """A prompt and the item it shows, in one query."""
+    statement = (
+        select(Prompt, Item)
+        .join(Item, col(Item.id) == col(Prompt.item_id))
+        .where(Prompt.id == prompt_id)
+    )
+    row = (await session.exec(statement)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def find_session_prompt(
     session: AsyncSession, *, session_id: int, position: int
 ) -> Prompt | None:
@@ -399,30 +408,6 @@ async def find_attempt(session: AsyncSession, *, prompt_id: int, user_id: int) -
     """The member's answer to a prompt, if they answered it."""
     statement = select(Attempt).where(Attempt.prompt_id == prompt_id, Attempt.user_id == user_id)
     return (await session.exec(statement)).first()
-
-
-async def record_answer(
-    session: AsyncSession,
-    *,
-    attempt: Attempt,
-    state: CardState,
-    now: datetime,
-) -> Attempt:
-    """Store one graded answer and the member's new card in one transaction.
-
-    Raises :class:`AlreadyAnswered` (and stores nothing) when the member already answered
-    this prompt — a double click or a repeated line never counts twice.
-    """
-    try:
-        await save_review_state(
-            session, user_id=attempt.user_id, item_id=attempt.item_id, state=state, now=now
-        )
-        session.add(attempt)
-        await session.commit()
-    except IntegrityError as error:
-        await session.rollback()
-        raise AlreadyAnswered("You already answered this one.") from error
-    return attempt
 
 
 async def create_study_session(

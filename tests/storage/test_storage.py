@@ -16,6 +16,7 @@ from bot.errors import AlreadyAnswered, StorageError
 from bot.storage import crud
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, ReviewState
+from bot.storage.writer import AnswerWriter
 from tests.conftest import TEST_DATABASE_URL
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -99,31 +100,32 @@ async def _setup_member(db: Database) -> tuple[int, int, int]:
         return user.id or 0, item.id or 0, prompt.id or 0
 
 
-def _attempt(user_id: int, item_id: int, prompt_id: int) -> Attempt:
-    return Attempt(
-        user_id=user_id,
-        item_id=item_id,
-        prompt_id=prompt_id,
-        mode="quiz",
-        answer="Weights",
-        correct=True,
-        rating=3,
-        created_at=NOW,
-    )
+def _answer(user_id: int, item_id: int, prompt_id: int) -> dict[str, dict[str, object]]:
+    state = {"user_id": user_id, "item_id": item_id, "first_seen_at": NOW}
+    state.update(CardState.new(NOW).columns())
+    attempt = {
+        "user_id": user_id,
+        "item_id": item_id,
+        "prompt_id": prompt_id,
+        "guild_id": None,
+        "mode": "quiz",
+        "answer": "Weights",
+        "correct": True,
+        "score": 1.0,
+        "rating": 3,
+        "duration_ms": 0,
+        "created_at": NOW,
+    }
+    return {"attempt": attempt, "state": state}
 
 
 async def test_an_answer_is_recorded_exactly_once(db: Database) -> None:
     user_id, item_id, prompt_id = await _setup_member(db)
-    state = CardState.new(NOW)
-    async with db.session() as s:
-        await crud.record_answer(
-            s, attempt=_attempt(user_id, item_id, prompt_id), state=state, now=NOW
-        )
+    writer = AnswerWriter(db)
+    await writer.submit(**_answer(user_id, item_id, prompt_id))
     with pytest.raises(AlreadyAnswered):
-        async with db.session() as s:
-            await crud.record_answer(
-                s, attempt=_attempt(user_id, item_id, prompt_id), state=state, now=NOW
-            )
+        await writer.submit(**_answer(user_id, item_id, prompt_id))
+    await writer.close()
     async with db.session() as s:
         assert len((await s.exec(select(Attempt))).all()) == 1
         assert len((await s.exec(select(ReviewState))).all()) == 1
@@ -133,10 +135,9 @@ async def test_data_survives_reopening_the_database(db_url: str) -> None:
     first = Database(db_url)
     await first.connect()
     user_id, item_id, prompt_id = await _setup_member(first)
-    async with first.session() as s:
-        await crud.record_answer(
-            s, attempt=_attempt(user_id, item_id, prompt_id), state=CardState.new(NOW), now=NOW
-        )
+    writer = AnswerWriter(first)
+    await writer.submit(**_answer(user_id, item_id, prompt_id))
+    await writer.close()
     await first.close()
     second = Database(db_url)
     await second.connect()  # migrations are a no-op the second time
