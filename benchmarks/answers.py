@@ -88,8 +88,8 @@ async def run(members: int, answers: int, concurrency: int) -> dict[str, float |
 def main() -> None:
     """Parse options, run, print a summary and the JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=200)
-    parser.add_argument("--answers", type=int, default=10, help="answers per member")
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--answers", type=int, default=20, help="answers per member")
     parser.add_argument("--concurrency", type=int, default=16, help="answers in flight")
     args = parser.parse_args()
     result = asyncio.run(run(args.members, args.answers, args.concurrency))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +31,7 @@ from bot.core.content import (
     Practice,
     parse_item,
 )
-from bot.core.grading import grade_explanation
+from bot.core.grading import Coverage, grade_explanation
 from bot.core.replies import Choice, ChoiceStyle, Image, Reply, ReplyBuilder, Tone
 from bot.core.scheduling import (
     CardState,
@@ -50,9 +53,10 @@ from bot.core.stats import (
 )
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
 from bot.log import get_logger
-from bot.storage import crud
+from bot.storage import answer_sql, crud
 from bot.storage import leaderboard as stats_store
-from bot.storage.db import Database
+from bot.storage.db import Database, sqlite_path
+from bot.storage.lane import SqliteLane
 from bot.storage.models import Attempt, Item, Prompt, StudySession, User
 from bot.storage.privacy import find_user
 from bot.storage.writer import AnswerWriter
@@ -71,6 +75,7 @@ MODE_KINDS: dict[str, tuple[str, ...]] = {
     "practice": ("practice",),
     "explain": ("explain",),
 }
+NOT_YOURS = "This isn't your question — start your own with /quiz or /review."
 MODE_NOUNS = {
     "quiz": "quiz questions",
     "practice": "practice problems",
@@ -131,11 +136,18 @@ class Tutor:
         self.srs = SpacedRepetition(self.config.scheduler)
         self._items: OrderedDict[tuple[int, str], StudyItem] = OrderedDict()
         self._known_guilds: set[int] = set()
-        #: Answers are group-committed: many members' answers share one transaction.
+        self._items_lock = threading.Lock()
+        # Answers are group-committed: many members' answers share one transaction. On a
+        # SQLite file the whole answer runs on the lane's own connection; elsewhere
+        # (PostgreSQL) through the async driver and the batch writer.
+        path = sqlite_path(db.url) if db.is_sqlite else None
+        self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
         self.writer = AnswerWriter(db)
 
     async def close(self) -> None:
         """Finish writing queued answers."""
+        if self.lane is not None:
+            await self.lane.close()
         await self.writer.close()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -168,17 +180,28 @@ class Tutor:
     def _study_item(self, row: Item) -> StudyItem:
         """Validated content of a stored item, cached by id and content hash."""
         assert row.id is not None
-        key = (row.id, row.content_hash)
-        cached = self._items.get(key)
-        if cached is None:
-            cached = StudyItem(
-                id=row.id, deck=row.deck, content=parse_item(row.payload), guild_id=row.guild_id
-            )
+        return self._cached_item(row.id, row.deck, row.guild_id, row.payload, row.content_hash)
+
+    def _cached_item(
+        self,
+        item_id: int,
+        deck: str,
+        guild_id: int | None,
+        payload: dict[str, Any],
+        content_hash: str,
+    ) -> StudyItem:
+        # Also called from the SQLite lane's thread, hence the lock.
+        key = (item_id, content_hash)
+        with self._items_lock:
+            cached = self._items.get(key)
+            if cached is not None:
+                self._items.move_to_end(key)
+                return cached
+        cached = StudyItem(id=item_id, deck=deck, content=parse_item(payload), guild_id=guild_id)
+        with self._items_lock:
             self._items[key] = cached
             if len(self._items) > 5000:
                 self._items.popitem(last=False)
-        else:
-            self._items.move_to_end(key)
         return cached
 
     async def _load_item(self, session: AsyncSession, item_id: int) -> StudyItem:
@@ -196,9 +219,7 @@ class Tutor:
             raise ExpiredAction(actions.EXPIRED_MESSAGE)
         prompt, row = found
         if prompt.user_id is not None and prompt.user_id != user.id:
-            raise NotYourQuestion(
-                "This isn't your question — start your own with /quiz or /review."
-            )
+            raise NotYourQuestion(NOT_YOURS)
         return prompt, self._study_item(row)
 
     async def _validate_filters(
@@ -657,22 +678,20 @@ class Tutor:
     async def act(self, learner: Learner, token: str, text: str | None = None) -> Reply:
         """Carry out a button press or typed choice (``token`` from a :class:`Choice`)."""
         action = actions.parse_action(token)
+        if isinstance(action, actions.Answer | actions.Rate | actions.SubmitExplanation):
+            return await self._submit_answer(learner, action, text)
         async with self.db.session() as session:
             user = await self._user(session, learner)
             if isinstance(action, actions.Next):
                 reply = await self._next(session, learner, user, action)
                 await session.commit()
                 return reply
-            prompt, item = await self._owned_prompt(session, action.prompt_id, user)
-            if isinstance(action, actions.Hint):
-                return await self._hint(session, item, prompt)
-            if isinstance(action, actions.Reveal):
+            if isinstance(action, actions.Hint | actions.Reveal):
+                prompt, item = await self._owned_prompt(session, action.prompt_id, user)
+                if isinstance(action, actions.Hint):
+                    return await self._hint(session, item, prompt)
                 return await self._reveal(session, item, prompt)
-            if isinstance(action, actions.Rate):
-                return await self._rate(session, learner, user, item, prompt, Grade(action.grade))
-            if isinstance(action, actions.Answer):
-                return await self._answer(session, learner, user, item, prompt, action.option)
-            return await self._explanation(session, learner, user, item, prompt, text)
+        return await self._submit_answer(learner, action, text)
 
     async def _next(
         self, session: AsyncSession, learner: Learner, user: User, action: actions.Next
@@ -767,210 +786,270 @@ class Tutor:
         elapsed = max(timedelta(0), min(elapsed, MAX_DURATION))
         return int(elapsed.total_seconds() * 1000)
 
-    async def _record(
-        self,
-        session: AsyncSession,
-        learner: Learner,
-        user: User,
-        item: StudyItem,
-        prompt: Prompt,
-        *,
-        answer: str,
-        correct: bool,
-        score: float,
-        grade: Grade,
-    ) -> CardState:
-        """Grade → FSRS → one attempt row and the new card, committed before returning.
-
-        A repeat (double click, same line twice) raises :class:`AlreadyAnswered` and
-        stores nothing.
-        """
-        assert user.id is not None and prompt.id is not None
-        now = self._now()
-        duration = self._duration_ms(prompt)
-        stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
-        before = crud.card_state(stored) if stored else None
-        after = self.srs.review(before, grade, now, duration)
-        attempt = {
-            "user_id": user.id,
-            "item_id": item.id,
-            "prompt_id": prompt.id,
-            "guild_id": learner.guild_id,
-            "mode": prompt.mode,
-            "answer": answer[:MAX_EXPLANATION_CHARS],
-            "correct": correct,
-            "score": score,
-            "rating": int(grade),
-            "duration_ms": duration,
-            "created_at": now,
-        }
-        state = {"user_id": user.id, "item_id": item.id, "first_seen_at": now}
-        state.update(after.columns())
-        # Release this session's connection (and any write lock) before the group commit.
-        await session.commit()
-        try:
-            await self.writer.submit(attempt=attempt, state=state)
-        except AlreadyAnswered:
-            earlier = await crud.find_attempt(session, prompt_id=prompt.id, user_id=user.id)
-            if earlier is None:
-                raise
-            raise AlreadyAnswered(_already_answered_message(item, earlier)) from None
-        return after
-
     def _schedule_note(self, state: CardState) -> str:
         return f"Next review {describe_interval(state.due - self._now())}."
 
-    async def _finish(
-        self,
-        session: AsyncSession,
-        user: User,
-        item: StudyItem,
-        prompt: Prompt,
-        out: ReplyBuilder,
-    ) -> Reply:
+    async def _finish(self, prompt: Prompt, item: StudyItem, out: ReplyBuilder) -> Reply:
         """Add the "what next" part: test progress/results or the Next button."""
         if prompt.mode == "test" and prompt.session_id is not None:
-            run = await session.get(StudySession, prompt.session_id)
-            assert run is not None
-            answered = await crud.session_attempts(
-                session, session_id=run.id or 0, user_id=run.user_id
-            )
-            if len(answered) >= len(run.item_ids):
-                if run.finished_at is None:
-                    run.finished_at = self._now()
-                    session.add(run)
-                    await session.commit()
-                items = [await self._load_item(session, i) for i in run.item_ids]
-                results = self._test_results(items, answered)
-                out.fields.extend(results.fields)
-                out.footer = f"{results.title}. {results.text}"
-                return out.build()
-            out.footer = f"Question {len(answered)} of {len(run.item_ids)} done."
+            async with self.db.session() as session:
+                run = await session.get(StudySession, prompt.session_id)
+                assert run is not None
+                answered = await crud.session_attempts(
+                    session, session_id=run.id or 0, user_id=run.user_id
+                )
+                if len(answered) >= len(run.item_ids):
+                    if run.finished_at is None:
+                        run.finished_at = self._now()
+                        session.add(run)
+                        await session.commit()
+                    items = [await self._load_item(session, i) for i in run.item_ids]
+                    results = self._test_results(items, answered)
+                    out.fields.extend(results.fields)
+                    out.footer = f"{results.title}. {results.text}"
+                    return out.build()
+                out.footer = f"Question {len(answered)} of {len(run.item_ids)} done."
         choice = self._next_choice(prompt, item)
         if choice is not None:
             out.choices.append(choice)
         return out.build()
 
-    async def _answer(
+    # -- answering ------------------------------------------------------------------------
+
+    async def _submit_answer(
         self,
-        session: AsyncSession,
         learner: Learner,
-        user: User,
-        item: StudyItem,
-        prompt: Prompt,
-        option: int,
+        action: actions.Answer | actions.Rate | actions.SubmitExplanation,
+        text: str | None,
     ) -> Reply:
-        content = item.content
+        """Grade an answer, update the member's card and log the attempt, exactly once."""
+        now = self._now()
+        if learner.guild_id is not None and learner.guild_id not in self._known_guilds:
+            async with self.db.session() as session:
+                await self._user(session, learner)
+                await session.commit()
+        if self.lane is not None:
+            outcome = await self.lane.run(
+                lambda conn: self._answer_in_lane(conn, learner, action, text, now)
+            )
+        else:
+            outcome = await self._answer_with_session(learner, action, text, now)
+        return await self._finish(outcome.prompt, outcome.item, self._feedback(outcome))
+
+    def _answer_in_lane(
+        self,
+        conn: sqlite3.Connection,
+        learner: Learner,
+        action: actions.Answer | actions.Rate | actions.SubmitExplanation,
+        text: str | None,
+        now: datetime,
+    ) -> AnswerOutcome:
+        """The whole answer on the SQLite lane's connection (runs in its thread)."""
+        user_id = answer_sql.member_id(
+            conn,
+            platform=learner.platform,
+            external_id=learner.external_id,
+            display_name=learner.display_name,
+            now=now,
+        )
+        row = answer_sql.prompt_row(conn, action.prompt_id)
+        if row is None:
+            raise ExpiredAction(actions.EXPIRED_MESSAGE)
+        if row.user_id is not None and row.user_id != user_id:
+            raise NotYourQuestion(NOT_YOURS)
+        item = self._cached_item(
+            row.item_id, row.item_deck, row.item_guild_id, row.item_payload, row.item_hash
+        )
+        prompt = Prompt(
+            id=row.id,
+            item_id=row.item_id,
+            user_id=row.user_id,
+            guild_id=row.guild_id,
+            mode=row.mode,
+            session_id=row.session_id,
+            position=row.position,
+            presented_at=row.presented_at,
+            revealed_at=row.revealed_at,
+        )
+        graded = grade_action(item, prompt, action, text)
+        before = answer_sql.card_state(conn, user_id=user_id, item_id=item.id)
+        duration = self._duration_ms(prompt)
+        after = self.srs.review(before, graded.grade, now, duration)
+        attempt = _attempt_values(user_id, item, prompt, learner, graded, duration, now)
+        if not answer_sql.insert_attempt(conn, attempt):
+            earlier = answer_sql.earlier_attempt(conn, prompt_id=row.id, user_id=user_id)
+            raise AlreadyAnswered(_already_answered_message(item, earlier))
+        answer_sql.save_card_state(conn, user_id=user_id, item_id=item.id, state=after, now=now)
+        return AnswerOutcome(prompt=prompt, item=item, graded=graded, state=after)
+
+    async def _answer_with_session(
+        self,
+        learner: Learner,
+        action: actions.Answer | actions.Rate | actions.SubmitExplanation,
+        text: str | None,
+        now: datetime,
+    ) -> AnswerOutcome:
+        """The same answer through the async driver and the group-commit writer."""
+        async with self.db.session() as session:
+            user = await self._user(session, learner)
+            assert user.id is not None
+            prompt, item = await self._owned_prompt(session, action.prompt_id, user)
+            graded = grade_action(item, prompt, action, text)
+            stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
+            duration = self._duration_ms(prompt)
+            after = self.srs.review(
+                crud.card_state(stored) if stored else None, graded.grade, now, duration
+            )
+            attempt = _attempt_values(user.id, item, prompt, learner, graded, duration, now)
+            state = {"user_id": user.id, "item_id": item.id, "first_seen_at": now}
+            state.update(after.columns())
+            # Release this session's connection (and any write lock) before the group commit.
+            await session.commit()
+            try:
+                await self.writer.submit(attempt=attempt, state=state)
+            except AlreadyAnswered:
+                earlier = await crud.find_attempt(
+                    session, prompt_id=prompt.id or 0, user_id=user.id
+                )
+                found = (earlier.answer, earlier.correct) if earlier else None
+                raise AlreadyAnswered(_already_answered_message(item, found)) from None
+        return AnswerOutcome(prompt=prompt, item=item, graded=graded, state=after)
+
+    def _feedback(self, outcome: AnswerOutcome) -> ReplyBuilder:
+        """What the member sees after answering (before the "what next" part)."""
+        content = outcome.item.content
+        graded = outcome.graded
+        out = ReplyBuilder(private=True)
+        if isinstance(content, Flashcard):
+            out.title = f"Saved: {graded.grade.label}"
+            out.text = f"{content.front}\n\n**{content.back}**"
+            out.tone = Tone.SUCCESS if graded.correct else Tone.INFO
+        elif isinstance(content, MultipleChoice | Practice):
+            assert graded.option is not None
+            right = f"{letter(content.correct_index)}. {content.correct_option}"
+            if graded.correct:
+                out.title, out.tone = "✅ Correct", Tone.SUCCESS
+                out.text = f"**{right}**\n\n{content.explanation}"
+            else:
+                out.title, out.tone = "❌ Not quite", Tone.FAILURE
+                out.text = (
+                    f"You picked {letter(graded.option)}. {content.options[graded.option]}\n"
+                    f"The answer is **{right}**\n\n{content.explanation}"
+                )
+            if isinstance(content, Practice):
+                steps = "\n".join(f"{n}. {step}" for n, step in enumerate(content.steps, 1))
+                out.add_field("Solution", steps)
+                out.add_field("Common mistakes", "\n".join(f"• {m}" for m in content.mistakes))
+        else:
+            coverage = graded.coverage
+            assert coverage is not None
+            out.title = f"{len(coverage.covered)}/{coverage.total} concepts"
+            out.text = coverage.summary()
+            out.tone = Tone.SUCCESS if not coverage.missed else Tone.INFO
+            out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
+            out.add_field("A strong answer", content.model_answer)
+        out.footer = self._schedule_note(outcome.state)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """The verdict on one answer, before anything is stored."""
+
+    answer: str
+    correct: bool
+    score: float
+    grade: Grade
+    option: int | None = None
+    coverage: Coverage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOutcome:
+    """A stored answer: where it was asked, what it was, how it was graded, the new card."""
+
+    prompt: Prompt
+    item: StudyItem
+    graded: Graded
+    state: CardState
+
+
+def grade_action(
+    item: StudyItem,
+    prompt: Prompt,
+    action: actions.Answer | actions.Rate | actions.SubmitExplanation,
+    text: str | None,
+) -> Graded:
+    """Grade an answer to ``item`` (pure). Raises a friendly error for a wrong kind of answer.
+
+    Lettered answers: right → Good, wrong → Again. Flashcards: the member's own rating,
+    after the reveal. Explanations: concept coverage (all → Good, half → Hard, less → Again).
+    """
+    content = item.content
+    if isinstance(action, actions.Answer):
         if not isinstance(content, MultipleChoice | Practice):
             raise ExpiredAction("This question doesn't take a lettered answer.")
-        if not 0 <= option < len(content.options):
+        if not 0 <= action.option < len(content.options):
             raise BadInput(f"Pick one of {letter_range(len(content.options))}.")
-        correct = option == content.correct_index
-        state = await self._record(
-            session,
-            learner,
-            user,
-            item,
-            prompt,
-            answer=content.options[option],
+        correct = action.option == content.correct_index
+        return Graded(
+            answer=content.options[action.option],
             correct=correct,
             score=1.0 if correct else 0.0,
             grade=grade_for_answer(correct),
+            option=action.option,
         )
-        right = f"{letter(content.correct_index)}. {content.correct_option}"
-        out = ReplyBuilder(private=True)
-        if correct:
-            out.title, out.tone = "✅ Correct", Tone.SUCCESS
-            out.text = f"**{right}**\n\n{content.explanation}"
-        else:
-            out.title, out.tone = "❌ Not quite", Tone.FAILURE
-            out.text = (
-                f"You picked {letter(option)}. {content.options[option]}\n"
-                f"The answer is **{right}**\n\n{content.explanation}"
-            )
-        if isinstance(content, Practice):
-            steps = "\n".join(f"{n}. {step}" for n, step in enumerate(content.steps, 1))
-            out.add_field("Solution", steps)
-            out.add_field("Common mistakes", "\n".join(f"• {m}" for m in content.mistakes))
-        out.footer = self._schedule_note(state)
-        return await self._finish(session, user, item, prompt, out)
-
-    async def _rate(
-        self,
-        session: AsyncSession,
-        learner: Learner,
-        user: User,
-        item: StudyItem,
-        prompt: Prompt,
-        grade: Grade,
-    ) -> Reply:
-        content = item.content
+    if isinstance(action, actions.Rate):
         if not isinstance(content, Flashcard):
             raise ExpiredAction("Only flashcards are self-rated. Pick an answer instead.")
         if prompt.revealed_at is None:
             raise BadInput("Reveal the answer first, then rate how well you knew it.")
-        state = await self._record(
-            session,
-            learner,
-            user,
-            item,
-            prompt,
-            answer=grade.label,
-            correct=grade != Grade.AGAIN,
-            score=1.0 if grade != Grade.AGAIN else 0.0,
-            grade=grade,
+        grade = Grade(action.grade)
+        remembered = grade != Grade.AGAIN
+        return Graded(answer=grade.label, correct=remembered, score=float(remembered), grade=grade)
+    if not isinstance(content, Explain):
+        raise ExpiredAction("This question takes a lettered answer, not an explanation.")
+    answer = (text or "").strip()
+    if not answer:
+        raise BadInput("Your explanation is empty — type a sentence or two in your own words.")
+    if len(answer) > MAX_EXPLANATION_CHARS:
+        raise BadInput(
+            f"That's a long one! Please keep it under {MAX_EXPLANATION_CHARS} characters."
         )
-        out = ReplyBuilder(
-            title=f"Saved: {grade.label}",
-            text=f"{content.front}\n\n**{content.back}**",
-            tone=Tone.SUCCESS if grade != Grade.AGAIN else Tone.INFO,
-            private=True,
-        )
-        out.footer = self._schedule_note(state)
-        return await self._finish(session, user, item, prompt, out)
+    coverage = grade_explanation(answer, content.concepts)
+    grade = grade_for_coverage(coverage.fraction)
+    return Graded(
+        answer=answer,
+        correct=grade != Grade.AGAIN,
+        score=coverage.fraction,
+        grade=grade,
+        coverage=coverage,
+    )
 
-    async def _explanation(
-        self,
-        session: AsyncSession,
-        learner: Learner,
-        user: User,
-        item: StudyItem,
-        prompt: Prompt,
-        text: str | None,
-    ) -> Reply:
-        content = item.content
-        if not isinstance(content, Explain):
-            raise ExpiredAction("This question takes a lettered answer, not an explanation.")
-        answer = (text or "").strip()
-        if not answer:
-            raise BadInput("Your explanation is empty — type a sentence or two in your own words.")
-        if len(answer) > MAX_EXPLANATION_CHARS:
-            raise BadInput(
-                f"That's a long one! Please keep it under {MAX_EXPLANATION_CHARS} characters."
-            )
-        coverage = grade_explanation(answer, content.concepts)
-        grade = grade_for_coverage(coverage.fraction)
-        state = await self._record(
-            session,
-            learner,
-            user,
-            item,
-            prompt,
-            answer=answer,
-            correct=grade != Grade.AGAIN,
-            score=coverage.fraction,
-            grade=grade,
-        )
-        out = ReplyBuilder(
-            title=f"{len(coverage.covered)}/{coverage.total} concepts",
-            text=coverage.summary(),
-            tone=Tone.SUCCESS if not coverage.missed else Tone.INFO,
-            private=True,
-        )
-        out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
-        out.add_field("A strong answer", content.model_answer)
-        out.footer = self._schedule_note(state)
-        return await self._finish(session, user, item, prompt, out)
+
+def _attempt_values(
+    user_id: int,
+    item: StudyItem,
+    prompt: Prompt,
+    learner: Learner,
+    graded: Graded,
+    duration_ms: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """One row of the attempt log."""
+    return {
+        "user_id": user_id,
+        "item_id": item.id,
+        "prompt_id": prompt.id,
+        "guild_id": learner.guild_id,
+        "mode": prompt.mode,
+        "answer": graded.answer[:MAX_EXPLANATION_CHARS],
+        "correct": graded.correct,
+        "score": graded.score,
+        "rating": int(graded.grade),
+        "duration_ms": duration_ms,
+        "created_at": now,
+    }
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -978,14 +1057,17 @@ def _short(text: str, limit: int = 90) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _already_answered_message(item: StudyItem, earlier: Attempt) -> str:
+def _already_answered_message(item: StudyItem, earlier: tuple[str, bool] | None) -> str:
+    """Remind the member of their first answer (which is the one that counts)."""
+    if earlier is None:
+        return "You already answered this one."
+    picked, correct = earlier
     content: AnyItem = item.content
-    verdict = "correct" if earlier.correct else "not quite right"
+    verdict = "correct" if correct else "not quite right"
     if isinstance(content, MultipleChoice | Practice):
-        picked = earlier.answer
         index = content.options.index(picked) if picked in content.options else None
         shown = f"{letter(index)}. {picked}" if index is not None else picked
         return f"You already answered this one: {shown} ({verdict})."
     if isinstance(content, Flashcard):
-        return f"You already rated this card: {earlier.answer}."
+        return f"You already rated this card: {picked}."
     return "You already answered this one. Your first answer counts."

@@ -57,7 +57,18 @@ class AnswerWriter:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        insert = sqlite.insert if db.is_sqlite else postgresql.insert
+        # Built once: constructing these per batch costs more than running them.
+        self._insert_attempts = (
+            insert(ATTEMPTS)
+            .on_conflict_do_nothing(index_elements=["prompt_id", "user_id"])
+            .returning(ATTEMPTS.c.prompt_id, ATTEMPTS.c.user_id)
+        )
+        upsert = insert(REVIEW_STATES)
+        self._upsert_states = upsert.on_conflict_do_update(
+            index_elements=["user_id", "item_id"],
+            set_={name: upsert.excluded[name] for name in STATE_UPDATES},
+        )
         #: Batches written so far (for benchmarks and tests).
         self.batches = 0
 
@@ -146,13 +157,8 @@ class AnswerWriter:
 
     async def _insert_batch(self, batch: list[_Pending]) -> set[tuple[int, int]]:
         """One transaction: new attempts (repeats skipped), then their review states."""
-        insert_attempts = (
-            self._insert(ATTEMPTS)
-            .on_conflict_do_nothing(index_elements=["prompt_id", "user_id"])
-            .returning(ATTEMPTS.c.prompt_id, ATTEMPTS.c.user_id)
-        )
         async with self.db.engine.begin() as conn:
-            result = await conn.execute(insert_attempts, [p.attempt for p in batch])
+            result = await conn.execute(self._insert_attempts, [p.attempt for p in batch])
             inserted = {(int(row[0]), int(row[1])) for row in result.all()}
             # One row per (member, item): PostgreSQL refuses to upsert a row twice in one
             # statement, and the later answer carries the newer state anyway.
@@ -163,10 +169,5 @@ class AnswerWriter:
             }
             states = list(latest.values())
             if states:
-                upsert = self._insert(REVIEW_STATES)
-                upsert = upsert.on_conflict_do_update(
-                    index_elements=["user_id", "item_id"],
-                    set_={name: upsert.excluded[name] for name in STATE_UPDATES},
-                )
-                await conn.execute(upsert, states)
+                await conn.execute(self._upsert_states, states)
         return inserted

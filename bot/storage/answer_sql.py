@@ -1,0 +1,169 @@
+"""The statements of one answer, for the SQLite lane (plain ``sqlite3``, run in its thread).
+
+They read and write the same tables as the SQLModel classes in :mod:`bot.storage.models`,
+in the same formats (timestamps as naive-UTC text, JSON as text, booleans as 0/1); the
+storage tests check that rows written here read back through the models.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.core.scheduling import CardState
+from bot.storage.lane import from_sqlite_time, to_sqlite_time
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRow:
+    """A prompt and the item it shows."""
+
+    id: int
+    item_id: int
+    user_id: int | None
+    guild_id: int | None
+    mode: str
+    session_id: int | None
+    position: int | None
+    presented_at: datetime
+    revealed_at: datetime | None
+    item_deck: str
+    item_guild_id: int | None
+    item_payload: dict[str, Any]
+    item_hash: str
+
+
+def member_id(
+    conn: sqlite3.Connection, *, platform: str, external_id: str, display_name: str, now: datetime
+) -> int:
+    """The member's row id, created on first sight."""
+    found = conn.execute(
+        "SELECT id FROM users WHERE platform = ? AND external_id = ?", (platform, external_id)
+    ).fetchone()
+    if found is None:
+        conn.execute(
+            "INSERT INTO users (platform, external_id, display_name, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (platform, external_id) DO NOTHING",
+            (platform, external_id, display_name[:100], to_sqlite_time(now)),
+        )
+        found = conn.execute(
+            "SELECT id FROM users WHERE platform = ? AND external_id = ?",
+            (platform, external_id),
+        ).fetchone()
+    return int(found[0])
+
+
+def prompt_row(conn: sqlite3.Connection, prompt_id: int) -> PromptRow | None:
+    """The prompt and its item, or None when it does not exist."""
+    row = conn.execute(
+        "SELECT p.id, p.item_id, p.user_id, p.guild_id, p.mode, p.session_id, p.position, "
+        "p.presented_at, p.revealed_at, i.deck, i.guild_id, i.payload, i.content_hash "
+        "FROM prompts p JOIN items i ON i.id = p.item_id WHERE p.id = ?",
+        (prompt_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    presented = from_sqlite_time(row[7])
+    assert presented is not None
+    return PromptRow(
+        id=row[0],
+        item_id=row[1],
+        user_id=row[2],
+        guild_id=row[3],
+        mode=row[4],
+        session_id=row[5],
+        position=row[6],
+        presented_at=presented,
+        revealed_at=from_sqlite_time(row[8]),
+        item_deck=row[9],
+        item_guild_id=row[10],
+        item_payload=json.loads(row[11]),
+        item_hash=row[12],
+    )
+
+
+def card_state(conn: sqlite3.Connection, *, user_id: int, item_id: int) -> CardState | None:
+    """The member's stored card for the item."""
+    row = conn.execute(
+        "SELECT due, state, step, stability, difficulty, last_review, reps, lapses "
+        "FROM review_states WHERE user_id = ? AND item_id = ?",
+        (user_id, item_id),
+    ).fetchone()
+    if row is None:
+        return None
+    due = from_sqlite_time(row[0])
+    assert due is not None
+    return CardState(
+        due=due,
+        state=row[1],
+        step=row[2],
+        stability=row[3],
+        difficulty=row[4],
+        last_review=from_sqlite_time(row[5]),
+        reps=row[6],
+        lapses=row[7],
+    )
+
+
+def insert_attempt(conn: sqlite3.Connection, attempt: dict[str, Any]) -> bool:
+    """Append to the attempt log; False when this member already answered this prompt."""
+    row = conn.execute(
+        "INSERT INTO attempts (user_id, item_id, prompt_id, guild_id, mode, answer, correct, "
+        "score, rating, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (prompt_id, user_id) DO NOTHING RETURNING id",
+        (
+            attempt["user_id"],
+            attempt["item_id"],
+            attempt["prompt_id"],
+            attempt["guild_id"],
+            attempt["mode"],
+            attempt["answer"],
+            1 if attempt["correct"] else 0,
+            attempt["score"],
+            attempt["rating"],
+            attempt["duration_ms"],
+            to_sqlite_time(attempt["created_at"]),
+        ),
+    ).fetchone()
+    return row is not None
+
+
+def earlier_attempt(
+    conn: sqlite3.Connection, *, prompt_id: int, user_id: int
+) -> tuple[str, bool] | None:
+    """(answer, correct) of the member's earlier answer to this prompt."""
+    row = conn.execute(
+        "SELECT answer, correct FROM attempts WHERE prompt_id = ? AND user_id = ?",
+        (prompt_id, user_id),
+    ).fetchone()
+    return (str(row[0]), bool(row[1])) if row is not None else None
+
+
+def save_card_state(
+    conn: sqlite3.Connection, *, user_id: int, item_id: int, state: CardState, now: datetime
+) -> None:
+    """Insert or update the member's card (``first_seen_at`` kept from the first insert)."""
+    conn.execute(
+        "INSERT INTO review_states (user_id, item_id, state, step, stability, difficulty, due, "
+        "last_review, reps, lapses, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (user_id, item_id) DO UPDATE SET state = excluded.state, "
+        "step = excluded.step, stability = excluded.stability, "
+        "difficulty = excluded.difficulty, due = excluded.due, "
+        "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses",
+        (
+            user_id,
+            item_id,
+            state.state,
+            state.step,
+            state.stability,
+            state.difficulty,
+            to_sqlite_time(state.due),
+            to_sqlite_time(state.last_review) if state.last_review else None,
+            state.reps,
+            state.lapses,
+            to_sqlite_time(now),
+        ),
+    )
