@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
@@ -28,15 +28,8 @@ def member(name: str) -> Learner:
 
 async def table_counts(db: Database) -> dict[str, int]:
     async with db.engine.connect() as conn:
-        names = [
-            row[0]
-            for row in await conn.execute(
-                text(
-                    "SELECT name FROM sqlite_master WHERE type='table' "
-                    "AND name NOT LIKE 'sqlite_%' AND name != 'alembic_version'"
-                )
-            )
-        ]
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        names = [name for name in tables if name != "alembic_version"]
         return {
             name: int((await conn.execute(text(f'SELECT COUNT(*) FROM "{name}"'))).scalar_one())
             for name in names
