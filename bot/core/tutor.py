@@ -68,6 +68,8 @@ LETTERS = "ABCDEF"
 MAX_DURATION = timedelta(minutes=30)
 #: Longest explanation we grade and keep.
 MAX_EXPLANATION_CHARS = 2000
+#: Answers in flight at once on the async path (below the connection pool's size).
+ANSWER_CONCURRENCY = 8
 STREAK_LOOKBACK = timedelta(days=400)
 
 MODE_KINDS: dict[str, tuple[str, ...]] = {
@@ -143,6 +145,7 @@ class Tutor:
         path = sqlite_path(db.url) if db.is_sqlite else None
         self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
         self.writer = AnswerWriter(db)
+        self._answer_slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
 
     async def close(self) -> None:
         """Finish writing queued answers."""
@@ -833,7 +836,9 @@ class Tutor:
                 lambda conn: self._answer_in_lane(conn, learner, action, text, now)
             )
         else:
-            outcome = await self._answer_with_session(learner, action, text, now)
+            # Queue here rather than in the connection pool, whose wait times out.
+            async with self._answer_slots:
+                outcome = await self._answer_with_session(learner, action, text, now)
         return await self._finish(outcome.prompt, outcome.item, self._feedback(outcome))
 
     def _answer_in_lane(
