@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func
@@ -95,6 +96,6 @@ async def test_rush_of_answers_with_double_clicks(tutor: Tutor) -> None:
     best = max(expected_correct.values())
     leaders = {m.display_name for m in members if expected_correct[m.external_id] == best}
     assert {e.row.name for e in ranked if e.rank == 1} == leaders
-    for earlier, later in zip(ranked, ranked[1:], strict=False):
+    for earlier, later in pairwise(ranked):
         assert earlier.row.correct >= later.row.correct
         assert (earlier.rank == later.rank) == (earlier.row.correct == later.row.correct)
