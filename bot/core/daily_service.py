@@ -26,7 +26,7 @@ from bot.core import daily
 from bot.core.clock import Clock
 from bot.core.content import MultipleChoice, Practice, parse_item
 from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
-from bot.core.tutor import Learner, Tutor, letter
+from bot.core.tutor import DAILY_MODE, Learner, Tutor, letter
 from bot.errors import BadInput, ExpiredAction, NotFound
 from bot.log import get_logger
 from bot.storage import crud
@@ -38,7 +38,6 @@ log = get_logger(__name__)
 
 CLOSED_MESSAGE = "This daily quiz has closed — take the catch-up instead."
 CATCH_UP_EXPIRED = "This catch-up has expired — the next daily quiz is coming soon."
-DAILY_MODE = "daily"
 DAILY_KINDS = ("mcq", "practice")
 DEFAULT_REMIND_TIME = "18:00"
 #: A quiz stuck in ``posting`` this long at start-up was interrupted; it is not re-posted.
@@ -705,7 +704,7 @@ class DailyService:
                 )
                 if self._now() > deadline:
                     raise ExpiredAction(CLOSED_MESSAGE)
-        return await self.tutor.act(learner, f"an:{prompt_id}:{option}")
+        return await self.tutor.act(learner, f"an:{prompt_id}:{option}", window_checked=True)
 
     # -- closing and results ----------------------------------------------------------------
 

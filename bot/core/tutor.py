@@ -678,11 +678,22 @@ class Tutor:
 
     # -- actions (buttons and typed choices) ----------------------------------------------
 
-    async def act(self, learner: Learner, token: str, text: str | None = None) -> Reply:
-        """Carry out a button press or typed choice (``token`` from a :class:`Choice`)."""
+    async def act(
+        self,
+        learner: Learner,
+        token: str,
+        text: str | None = None,
+        *,
+        window_checked: bool = False,
+    ) -> Reply:
+        """Carry out a button press or typed choice (``token`` from a :class:`Choice`).
+
+        Answers to a server's shared daily-quiz questions are accepted only with
+        ``window_checked`` (the daily quiz checks its answer window first).
+        """
         action = actions.parse_action(token)
         if isinstance(action, actions.Answer | actions.Rate | actions.SubmitExplanation):
-            return await self._submit_answer(learner, action, text)
+            return await self._submit_answer(learner, action, text, window_checked)
         async with self.db.session() as session:
             user = await self._user(session, learner)
             if isinstance(action, actions.Next):
@@ -694,7 +705,7 @@ class Tutor:
                 if isinstance(action, actions.Hint):
                     return await self._hint(session, item, prompt)
                 return await self._reveal(session, item, prompt)
-        return await self._submit_answer(learner, action, text)
+        return await self._submit_answer(learner, action, text, window_checked)
 
     async def _next(
         self, session: AsyncSession, learner: Learner, user: User, action: actions.Next
@@ -824,6 +835,7 @@ class Tutor:
         learner: Learner,
         action: actions.Answer | actions.Rate | actions.SubmitExplanation,
         text: str | None,
+        window_checked: bool,
     ) -> Reply:
         """Grade an answer, update the member's card and log the attempt, exactly once."""
         now = self._now()
@@ -833,12 +845,14 @@ class Tutor:
                 await session.commit()
         if self.lane is not None:
             outcome = await self.lane.run(
-                lambda conn: self._answer_in_lane(conn, learner, action, text, now)
+                lambda conn: self._answer_in_lane(conn, learner, action, text, now, window_checked)
             )
         else:
             # Queue here rather than in the connection pool, whose wait times out.
             async with self._answer_slots:
-                outcome = await self._answer_with_session(learner, action, text, now)
+                outcome = await self._answer_with_session(
+                    learner, action, text, now, window_checked
+                )
         return await self._finish(outcome.prompt, outcome.item, self._feedback(outcome))
 
     def _answer_in_lane(
@@ -848,6 +862,7 @@ class Tutor:
         action: actions.Answer | actions.Rate | actions.SubmitExplanation,
         text: str | None,
         now: datetime,
+        window_checked: bool,
     ) -> AnswerOutcome:
         """The whole answer on the SQLite lane's connection (runs in its thread)."""
         user_id = answer_sql.member_id(
@@ -876,6 +891,7 @@ class Tutor:
             presented_at=row.presented_at,
             revealed_at=row.revealed_at,
         )
+        _refuse_unchecked_daily(prompt, window_checked)
         graded = grade_action(item, prompt, action, text)
         before = answer_sql.card_state(conn, user_id=user_id, item_id=item.id)
         duration = self._duration_ms(prompt)
@@ -893,12 +909,14 @@ class Tutor:
         action: actions.Answer | actions.Rate | actions.SubmitExplanation,
         text: str | None,
         now: datetime,
+        window_checked: bool,
     ) -> AnswerOutcome:
         """The same answer through the async driver and the group-commit writer."""
         async with self.db.session() as session:
             user = await self._user(session, learner)
             assert user.id is not None
             prompt, item = await self._owned_prompt(session, action.prompt_id, user)
+            _refuse_unchecked_daily(prompt, window_checked)
             graded = grade_action(item, prompt, action, text)
             stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
             duration = self._duration_ms(prompt)
@@ -977,6 +995,16 @@ class AnswerOutcome:
     item: StudyItem
     graded: Graded
     state: CardState
+
+
+#: Mode of the prompts a server's daily quiz posts for everyone.
+DAILY_MODE = "daily"
+
+
+def _refuse_unchecked_daily(prompt: Prompt, window_checked: bool) -> None:
+    """A shared daily-quiz question is answered through its own (windowed) buttons only."""
+    if prompt.mode == DAILY_MODE and prompt.user_id is None and not window_checked:
+        raise ExpiredAction("Answer the daily quiz with the buttons on its message.")
 
 
 def grade_action(

@@ -255,3 +255,16 @@ async def test_present_a_specific_item_privately(
     with pytest.raises(NotFound):
         await tutor.present_item(bob, 999_999, "daily")
     assert question.choices
+
+
+async def test_shared_daily_questions_only_take_windowed_answers(
+    tutor: Tutor, alice: Learner
+) -> None:
+    question = await tutor.quiz(alice)
+    item_id = next(iter(tutor._items.values())).id
+    daily = await tutor.present_item(alice, item_id, "daily", shared=True)
+    with pytest.raises(ExpiredAction, match="daily quiz"):
+        await tutor.act(alice, choice(daily, "A"))
+    answered = await tutor.act(alice, choice(daily, "A"), window_checked=True)
+    assert "Correct" in answered.title or "Not quite" in answered.title
+    assert question.choices
