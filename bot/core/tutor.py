@@ -68,6 +68,8 @@ LETTERS = "ABCDEF"
 MAX_DURATION = timedelta(minutes=30)
 #: Longest explanation we grade and keep.
 MAX_EXPLANATION_CHARS = 2000
+#: The review footer counts due cards up to this many ("99+ due now").
+DUE_SHOWN_MAX = 99
 #: Answers in flight at once on the async path (below the connection pool's size).
 ANSWER_CONCURRENCY = 8
 STREAK_LOOKBACK = timedelta(days=400)
@@ -377,9 +379,12 @@ class Tutor:
             return await self._caught_up(session, learner, user)
         item = self._study_item(row)
         prompt = await self._new_prompt(session, item, user, learner, "review")
-        due = await crud.count_due(session, user_id=user.id, guild_id=learner.guild_id, now=now)
+        due = await crud.count_due(
+            session, user_id=user.id, guild_id=learner.guild_id, now=now, cap=DUE_SHOWN_MAX + 1
+        )
         reply = self._present(item, prompt, private=True)
-        footer = f"{label} · {due} due now" if due else label
+        shown = f"{DUE_SHOWN_MAX}+" if due > DUE_SHOWN_MAX else str(due)
+        footer = f"{label} · {shown} due now" if due else label
         return replace(reply, footer=f"{footer} · {reply.footer}")
 
     async def _caught_up(self, session: AsyncSession, learner: Learner, user: User) -> Reply:

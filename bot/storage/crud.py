@@ -283,12 +283,19 @@ async def next_due_item(
 
 
 async def count_due(
-    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    guild_id: int | None,
+    now: datetime,
+    cap: int | None = None,
 ) -> int:
-    """How many of the member's items are due now."""
-    statement = (
-        select(func.count())
-        .select_from(ReviewState)
+    """How many of the member's items are due now (at most ``cap``, when given).
+
+    A capped count stops early, which keeps the review footer cheap for a big backlog.
+    """
+    due = (
+        select(col(ReviewState.item_id))
         .join(Item, col(ReviewState.item_id) == col(Item.id))
         .where(
             ReviewState.user_id == user_id,
@@ -297,6 +304,9 @@ async def count_due(
             _scope(guild_id),
         )
     )
+    if cap is not None:
+        due = due.limit(cap)
+    statement = select(func.count()).select_from(due.subquery())
     return int((await session.exec(statement)).one())
 
 
