@@ -105,7 +105,8 @@ NEXT_MODES = frozenset({"review", "test", "quiz", "practice", "explain"})
 
 
 def _int(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    # ASCII digits only: "²".isdigit() is true but int("²") fails.
+    if not (text.isascii() and text.isdecimal()) or len(text) > 18:
         raise ExpiredAction(EXPIRED_MESSAGE)
     return int(text)
 

@@ -346,7 +346,9 @@ class ContentProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        # One problem per line, even when a quoted value carries a line break.
+        message = " ".join(self.message.splitlines())
+        return f"{self.file}:{self.line}: {message}"
 
 
 def _unique(messages: Iterable[str]) -> list[str]:
@@ -514,12 +516,25 @@ class _Located:
     def __init__(self) -> None:
         self.lines: dict[LocPath, int] = {}
         self.problems: list[tuple[int, str]] = []
+        self._built: set[int] = set()
 
     def build(self, node: yaml.Node, path: LocPath, active: frozenset[int]) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if id(node) in active:
             self.problems.append((node.start_mark.line + 1, "an alias refers to itself"))
             return None
+        if id(node) in self._built:
+            # A node met twice is an alias (*name). Expanding aliases lets a few hundred
+            # bytes grow exponentially, so decks write every value out instead.
+            self.problems.append(
+                (
+                    node.start_mark.line + 1,
+                    "anchors and aliases (&name, *name) aren't allowed in decks; "
+                    "write the value out",
+                )
+            )
+            return None
+        self._built.add(id(node))
         active = active | {id(node)}
         if isinstance(node, yaml.ScalarNode):
             if node.style is None and node.value in _NULL_SCALARS:
@@ -579,14 +594,20 @@ def _load(text: str, source: str) -> _Loaded:
     def problem(line: int, message: str) -> ContentProblem:
         return ContentProblem(file=source, line=line, message=message)
 
+    too_deep = "the file nests lists or fields too deeply to be a deck"
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         return _Loaded(None, [problem(*_yaml_message(exc))])
+    except RecursionError:
+        return _Loaded(None, [problem(1, too_deep)])
     if node is None:
         return _Loaded(None, [problem(1, "the file is empty")])
     located = _Located()
-    data = located.build(node, (), frozenset())
+    try:
+        data = located.build(node, (), frozenset())
+    except RecursionError:
+        return _Loaded(None, [problem(1, too_deep)])
     found = [problem(line, message) for line, message in located.problems]
     if not isinstance(data, dict):
         what = "a list" if isinstance(data, list) else "plain text"

@@ -406,7 +406,14 @@ def parse_csv(text: str, *, deck: str | None = None) -> ImportParse:
     Row numbers count the header as row 1, like a spreadsheet.
     """
     result = ImportParse()
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        result.problems.append(
+            f"the file isn't readable CSV ({error}) — check for a very long cell or an "
+            "unclosed quote"
+        )
+        return result
     if not rows:
         result.problems.append("the file is empty — the first row must be the header")
         return result

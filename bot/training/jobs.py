@@ -43,6 +43,9 @@ SEED_MESSAGE: Final = f"Seed must be a whole number from {MIN_SEED} to {MAX_SEED
 
 def _shown(value: object) -> str:
     """A short, safe rendering of what the member typed, for error messages."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**24:
+        # str() of a huge int is slow and refuses past 4300 digits.
+        return "a huge number"
     text = str(value).strip().replace("`", "'")
     return text if len(text) <= 24 else text[:21] + "..."
 
@@ -117,7 +120,10 @@ def _parse_float(value: object, message: str) -> float:
     if isinstance(value, bool):
         raise BadInput(_with_got(message, value))
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise BadInput(_with_got(message, value)) from None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
