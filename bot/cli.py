@@ -70,6 +70,7 @@ async def run_console(user: str) -> int:
     """Open the engine and run the console on stdin/stdout."""
     from bot.app import open_engine
     from bot.console.app import ConsoleApp
+    from bot.core import leaderboard, privacy
     from bot.core.tutor import Learner
     from bot.errors import TutorError
     from bot.training.lab import TrainingLab
@@ -98,7 +99,13 @@ async def run_console(user: str) -> int:
             engine.tutor,
             learner,
             image_dir=settings.database_dir / "charts",
-            commands={"/train": train},
+            commands={
+                "/train": train,
+                **leaderboard.console_commands(engine.tutor),
+                **privacy.console_commands(
+                    engine.tutor, export_dir=settings.database_dir / "exports"
+                ),
+            },
         )
         return await app.run()
     except TutorError as error:

@@ -664,7 +664,7 @@ class Tutor:
         )
         out = ReplyBuilder(title="Study tutor — how to start", text=text, private=True)
         out.add_field(
-            "Commands",
+            "Study",
             "\n".join(
                 [
                     "/review — your due flashcards and questions",
@@ -672,11 +672,27 @@ class Tutor:
                     "/practice [deck] [difficulty] — a worked problem with a hint",
                     "/explain [deck] — explain a concept in your own words",
                     "/test [deck] — 10 questions across easy, medium and hard",
-                    "/stats — your progress",
                     "/train — run a real TensorFlow training step",
-                    "/decks — the decks you can study",
                 ]
             ),
+        )
+        out.add_field(
+            "You and your server",
+            "\n".join(
+                [
+                    "/stats [member] — progress, streak and a 30-day chart",
+                    "/leaderboard [week|month|all] [deck] — this server's ranking",
+                    "/decks — the decks you can study",
+                    "/remind on|off — a DM when reviews are due (Discord)",
+                    "/export-me, /forget-me — your data: a copy, or deleted",
+                ]
+            ),
+        )
+        out.add_field(
+            "Moderators and admins (Discord)",
+            "/question add|import|edit|remove|list|export|stats — the server's own questions\n"
+            "/settings daily-quiz|show|moderator-role — the daily quiz and roles\n"
+            "/dailyquiz now|skip — post or skip today's quiz",
         )
         out.footer = "New here? Start with /review."
         return out.build()
