@@ -187,7 +187,7 @@ class DailyService:
         action: str,
         details: dict[str, object],
     ) -> None:
-        await store.add_audit(
+        await crud.record_audit(
             session,
             guild_id=guild.id,
             actor_user_id=actor.id,

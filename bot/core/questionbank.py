@@ -790,7 +790,7 @@ class QuestionBank:
                 now=self._now(),
             )
             assert row.id is not None
-            await bank.record_audit(
+            await crud.record_audit(
                 session,
                 guild_id=guild_id,
                 actor_user_id=user_id,
@@ -843,7 +843,7 @@ class QuestionBank:
             if row.payload == old_payload:
                 await session.rollback()
                 return Reply(text=f"Nothing changed in #{item_id}.", tone=Tone.INFO, private=True)
-            await bank.record_audit(
+            await crud.record_audit(
                 session,
                 guild_id=guild_id,
                 actor_user_id=user_id,
@@ -903,7 +903,7 @@ class QuestionBank:
                 )
                 assert row.id is not None
                 added.append(row.id)
-                await bank.record_audit(
+                await crud.record_audit(
                     session,
                     guild_id=guild_id,
                     actor_user_id=user_id,
@@ -959,7 +959,7 @@ class QuestionBank:
             row = await self._own_row(session, guild_id, item_id)
             await bank.deactivate_item(session, row=row, now=self._now())
             question = str(row.payload.get("question", ""))
-            await bank.record_audit(
+            await crud.record_audit(
                 session,
                 guild_id=guild_id,
                 actor_user_id=user_id,

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.app import Engine, open_engine
@@ -55,6 +56,22 @@ def learner_for(interaction: discord.Interaction[Any]) -> Learner:
         guild_id=interaction.guild_id,
         guild_name=guild.name if guild is not None else "",
     )
+
+
+#: Discord shows at most 25 autocomplete choices.
+MAX_AUTOCOMPLETE = 25
+
+
+async def deck_autocomplete(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """Deck names visible here that contain what the member typed so far."""
+    client = interaction.client
+    assert isinstance(client, TutorBot)
+    names = await client.tutor.decks(learner_for(interaction))
+    typed = current.casefold().strip()
+    matches = [name for name in names if typed in name.casefold()]
+    return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
 
 
 def is_private_message(interaction: discord.Interaction[Any]) -> bool:

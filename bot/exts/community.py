@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.core import leaderboard, privacy
 from bot.core.leaderboard import Leaderboards
 from bot.core.privacy import DataExport, MemberData
-from bot.exts.client import is_private_message, learner_for
+from bot.exts.client import deck_autocomplete, is_private_message, learner_for
 from bot.exts.render import render
 from bot.log import get_logger
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 PeriodOption = Literal["week", "month", "all"]
-MAX_AUTOCOMPLETE = 25
 T = TypeVar("T")
 
 
@@ -48,15 +47,6 @@ class Community(commands.Cog):
         """Route the leaderboard's page buttons and the forget-me confirmation here."""
         self.bot.register_button(leaderboard.TOKEN_PREFIX, self.on_page_button)
         self.bot.register_button(privacy.TOKEN_PREFIX, self.on_forget_button)
-
-    async def deck_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Deck names visible here that contain what the member typed so far."""
-        names = await self.bot.tutor.decks(learner_for(interaction))
-        typed = current.casefold().strip()
-        matches = [name for name in names if typed in name.casefold()]
-        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
 
     # -- leaderboard ----------------------------------------------------------------------
 

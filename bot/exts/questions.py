@@ -28,7 +28,7 @@ from bot.core.questionbank import (
 )
 from bot.errors import BadInput, TutorError
 from bot.exts.checks import ensure_moderator
-from bot.exts.client import learner_for
+from bot.exts.client import deck_autocomplete, learner_for
 from bot.exts.error_handler import report_error
 from bot.exts.render import render
 from bot.log import get_logger
@@ -43,7 +43,6 @@ Kind = Literal["mcq", "practice"]
 LIST_BUTTON_PREFIX = "ql"
 #: An unsent form, or an "Edit and retry" button, is forgotten after this long.
 FORM_TIMEOUT_S = 30 * 60
-MAX_AUTOCOMPLETE = 25
 PROBLEMS_FILENAME = "import-problems.txt"
 
 
@@ -165,15 +164,6 @@ class Questions(commands.Cog):
         self.bot.register_button(LIST_BUTTON_PREFIX, self.on_list_button)
 
     # -- helpers --------------------------------------------------------------------------
-
-    async def deck_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Deck names visible on this server that contain what was typed."""
-        names = await self.bot.tutor.decks(learner_for(interaction))
-        typed = current.casefold().strip()
-        matches = [name for name in names if typed in name.casefold()]
-        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
 
     async def save_draft(
         self, interaction: discord.Interaction[Any], draft: QuestionDraft, item_id: int | None

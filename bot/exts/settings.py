@@ -14,7 +14,7 @@ from bot.core import daily
 from bot.core.daily_service import DailyService
 from bot.core.replies import Reply, Tone
 from bot.exts.checks import ensure_admin
-from bot.exts.client import learner_for
+from bot.exts.client import MAX_AUTOCOMPLETE, deck_autocomplete, learner_for
 from bot.exts.dailyquiz import COG_NAME
 from bot.log import get_logger
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-MAX_AUTOCOMPLETE = 25
 OnOff = Literal["on", "off"]
 
 
@@ -72,15 +71,6 @@ class ServerSettings(commands.Cog, name="Settings"):
         cog = self.bot.get_cog(COG_NAME)
         if guild_id is not None and isinstance(cog, Reschedules):
             await cog.reschedule_guild(guild_id)
-
-    async def deck_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Deck names visible here that contain what the member typed so far."""
-        names = await self.bot.tutor.decks(learner_for(interaction))
-        typed = current.casefold().strip()
-        matches = [name for name in names if typed in name.casefold()]
-        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
 
     @settings.command(name="daily-quiz")
     @app_commands.describe(

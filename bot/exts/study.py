@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.core.tutor import Learner
 from bot.errors import BadInput, NotFound
-from bot.exts.client import learner_for
+from bot.exts.client import deck_autocomplete, learner_for
 from bot.log import get_logger
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 Difficulty = Literal["easy", "medium", "hard"]
-MAX_AUTOCOMPLETE = 25
 T = TypeVar("T")
 
 
@@ -34,15 +33,6 @@ class Study(commands.Cog):
 
     def __init__(self, bot: TutorBot) -> None:
         self.bot = bot
-
-    async def deck_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        """Deck names visible here that contain what the member typed so far."""
-        names = await self.bot.tutor.decks(learner_for(interaction))
-        typed = current.casefold().strip()
-        matches = [name for name in names if typed in name.casefold()]
-        return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
 
     @everywhere
     @app_commands.command(name="review")

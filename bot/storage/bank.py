@@ -159,29 +159,6 @@ async def answer_counts(
     return [(str(a), bool(c), int(n)) for a, c, n in (await session.exec(statement)).all()]
 
 
-async def record_audit(
-    session: AsyncSession,
-    *,
-    guild_id: int,
-    actor_user_id: int | None,
-    action: str,
-    item_id: int | None,
-    details: dict[str, Any],
-    now: datetime,
-) -> AuditEntry:
-    """Append one entry to the server's audit log."""
-    entry = AuditEntry(
-        guild_id=guild_id,
-        actor_user_id=actor_user_id,
-        action=action,
-        item_id=item_id,
-        details=details,
-        created_at=now,
-    )
-    session.add(entry)
-    return entry
-
-
 async def audit_entries(session: AsyncSession, *, guild_id: int) -> list[AuditEntry]:
     """The server's audit log, oldest first."""
     statement = (

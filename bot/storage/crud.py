@@ -23,6 +23,7 @@ from bot.core.content import DeckLibrary, item_to_dict
 from bot.core.scheduling import CardState
 from bot.storage.models import (
     Attempt,
+    AuditEntry,
     Guild,
     Item,
     Prompt,
@@ -447,6 +448,32 @@ async def session_attempts(
         .order_by(col(Prompt.position))
     )
     return [(p, a) for p, a in (await session.exec(statement)).all()]
+
+
+# -- audit log ---------------------------------------------------------------------------
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    actor_user_id: int | None,
+    action: str,
+    details: dict[str, Any],
+    now: datetime,
+    item_id: int | None = None,
+) -> AuditEntry:
+    """Append one entry (who, what, when) to the server's audit log."""
+    entry = AuditEntry(
+        guild_id=guild_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        item_id=item_id,
+        details=details,
+        created_at=now,
+    )
+    session.add(entry)
+    return entry
 
 
 # -- statistics ---------------------------------------------------------------------------

@@ -36,27 +36,6 @@ async def enabled_guilds(session: AsyncSession) -> list[Guild]:
     return list((await session.exec(statement)).all())
 
 
-async def add_audit(
-    session: AsyncSession,
-    *,
-    guild_id: int,
-    actor_user_id: int | None,
-    action: str,
-    details: dict[str, Any],
-    now: datetime,
-) -> AuditEntry:
-    """Append one entry to the server's audit log."""
-    entry = AuditEntry(
-        guild_id=guild_id,
-        actor_user_id=actor_user_id,
-        action=action,
-        details=details,
-        created_at=now,
-    )
-    session.add(entry)
-    return entry
-
-
 async def has_extra_time_members(session: AsyncSession, *, guild_id: int) -> bool:
     """Whether a member with extra time is known on this server.
 

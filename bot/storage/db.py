@@ -33,13 +33,20 @@ def alembic_config() -> Config:
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers work while one writer commits; NORMAL sync is safe with WAL.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()
+    try:
+        cursor = dbapi_connection.cursor()
+        # The busy timeout first, so the others wait for a lock instead of failing.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL lets readers work while one writer commits; NORMAL sync is safe with WAL.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+    except Exception:
+        # A file that is not a database fails here; close the driver connection (and its
+        # thread) so nothing is left running behind the friendly error.
+        dbapi_connection.close()
+        raise
 
 
 def describe_storage_failure(error: BaseException, url: str) -> str:
