@@ -488,16 +488,6 @@ async def attempt_totals(session: AsyncSession, *, user_id: int) -> tuple[int, i
     return int(answered), int(correct)
 
 
-async def attempt_times_since(
-    session: AsyncSession, *, user_id: int, since: datetime
-) -> list[datetime]:
-    """Timestamps of the member's answers since ``since`` (for streaks and charts)."""
-    statement = select(Attempt.created_at).where(
-        Attempt.user_id == user_id, col(Attempt.created_at) >= since
-    )
-    return list((await session.exec(statement)).all())
-
-
 async def mastery_rows(
     session: AsyncSession, *, user_id: int, guild_id: int | None
 ) -> list[tuple[str, int, int, int]]:
