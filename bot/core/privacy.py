@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.clock import Clock, SystemClock
-from bot.core.replies import Choice, ChoiceStyle, Reply, Tone
+from bot.core.replies import Choice, ChoiceStyle, Reply, Tone, plural
 from bot.errors import BadInput, ExpiredAction, NotYourQuestion
 from bot.log import get_logger
 from bot.storage import privacy as store
@@ -51,8 +51,9 @@ class DataExport:
         return Reply(
             title="Your data",
             text=(
-                f"Here is everything I store about you: your profile, {self.attempts} "
-                f"answers and {self.review_states} review cards, as JSON."
+                "Here is everything I store about you: your profile, "
+                f"{plural(self.attempts, 'answer')} and "
+                f"{plural(self.review_states, 'review card')}, as JSON."
             ),
             tone=Tone.SUCCESS,
             footer="To delete it all, use /forget-me.",
@@ -145,7 +146,7 @@ class MemberData:
         return Reply(
             title="Your data is deleted",
             text=(
-                f"Done — I deleted your profile, {answers} answers and all your review "
+                f"Done — I deleted your profile, {plural(answers, 'answer')} and all your review "
                 "progress. If you study again, you'll start fresh."
             ),
             tone=Tone.SUCCESS,

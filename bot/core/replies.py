@@ -101,6 +101,11 @@ class Reply:
         return None
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 answer``, ``2 answers`` (nouns with a plain -s plural)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def error_reply(message: str) -> Reply:
     """A short private error reply."""
     return Reply(text=message, tone=Tone.ERROR, private=True)

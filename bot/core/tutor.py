@@ -32,7 +32,7 @@ from bot.core.content import (
     parse_item,
 )
 from bot.core.grading import Coverage, grade_explanation
-from bot.core.replies import Choice, ChoiceStyle, Image, Reply, ReplyBuilder, Tone
+from bot.core.replies import Choice, ChoiceStyle, Image, Reply, ReplyBuilder, Tone, plural
 from bot.core.scheduling import (
     CardState,
     Grade,
@@ -550,7 +550,9 @@ class Tutor:
                 else f"{name} has no answers in this server yet."
             )
         else:
-            out.text = f"{summary.accuracy_percent}% correct over {summary.answered} answers."
+            out.text = (
+                f"{summary.accuracy_percent}% correct over {plural(summary.answered, 'answer')}."
+            )
         out.add_field("Answered", str(summary.answered), inline=True)
         out.add_field("Accuracy", f"{summary.accuracy_percent}%", inline=True)
         days = "day" if summary.streak_days == 1 else "days"
@@ -577,7 +579,7 @@ class Tutor:
         title = f"{name} · last {STATS_WINDOW_DAYS} days"
         png = await asyncio.to_thread(activity_chart_png, summary.activity, title=title)
         description = (
-            f"{summary.recent_answers} answers in the last {STATS_WINDOW_DAYS} days "
+            f"{plural(summary.recent_answers, 'answer')} in the last {STATS_WINDOW_DAYS} days "
             "(bars) and accuracy per day (line)"
         )
         return replace(out.build(), image=Image("stats.png", png, description))
