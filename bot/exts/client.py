@@ -171,24 +171,41 @@ class TutorBot(commands.AutoShardedBot):
         """
         task = asyncio.ensure_future(work)
         done, _pending = await asyncio.wait({task}, timeout=self.settings.discord_ack_budget_s)
-        if not done:
+        deferred = not done
+        if deferred:
             if edit:
                 await interaction.response.defer()
             else:
                 await interaction.response.defer(ephemeral=private, thinking=True)
-            reply = await task
-            message = render(reply)
-            if edit:
-                await interaction.edit_original_response(**message.edit_kwargs())
-            else:
-                await interaction.followup.send(**message.send_kwargs(ephemeral=private))
-            return
-        reply = task.result()
+        # Errors of the work itself (a bad answer, a stale button) go to the error handler.
+        reply = await task
         message = render(reply)
-        if edit:
-            await interaction.response.edit_message(**message.edit_kwargs())
-        else:
-            await interaction.response.send_message(**message.send_kwargs(ephemeral=reply.private))
+        try:
+            if deferred and edit:
+                await interaction.edit_original_response(**message.edit_kwargs())
+            elif deferred:
+                await interaction.followup.send(**message.send_kwargs(ephemeral=private))
+            elif edit:
+                await interaction.response.edit_message(**message.edit_kwargs())
+            else:
+                await interaction.response.send_message(
+                    **message.send_kwargs(ephemeral=reply.private)
+                )
+        except discord.HTTPException as error:
+            # The work is done (an answer is already saved); only showing it failed.
+            log.warning("could not deliver a reply: %s", error)
+            await self._tell_undelivered(interaction)
+
+    @staticmethod
+    async def _tell_undelivered(interaction: discord.Interaction[Any]) -> None:
+        note = "Done — but I couldn't show the result. Your progress is saved; carry on."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(note, ephemeral=True)
+            else:
+                await interaction.response.send_message(note, ephemeral=True)
+        except discord.HTTPException as error:
+            log.warning("could not deliver the fallback note either: %s", error)
 
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
         """Route buttons whose token starts with ``prefix:`` to ``handler`` (from a cog).

@@ -200,8 +200,8 @@ async def test_a_failed_followup_after_a_defer(
     assert all(c.ok for c in fake_discord.callbacks_for(handle))
     if status == 500:  # discord.py retried the followup: the member got the verdict
         assert is_feedback(reply)
-    else:  # the bot reported the failure in a second followup, privately
-        assert reply.ephemeral and "Something went wrong (id " in reply.content
+    else:  # the answer is saved; a second followup says so, privately
+        assert reply.ephemeral and "Your progress is saved" in reply.content
     assert answers_per_member(bot_settings, prompt_of(question)) == {str(BOB_ID): 1}
     monkeypatch.undo()
     await still_works(fake_discord)
