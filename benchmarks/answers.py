@@ -39,10 +39,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-async def run(members: int, answers: int, concurrency: int) -> dict[str, float | int]:
+async def run(
+    members: int, answers: int, concurrency: int, database_url: str | None = None
+) -> dict[str, float | int]:
     """Prepare prompts, then time the answers alone (the click path)."""
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
+        url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        settings = Settings(database_url=url)
         engine = await open_engine(settings)
         tutor = engine.tutor
         rng = random.Random(1)
@@ -91,8 +94,13 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--answers", type=int, default=20, help="answers per member")
     parser.add_argument("--concurrency", type=int, default=16, help="answers in flight")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY database to use instead of a temporary SQLite file (e.g. PostgreSQL)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.members, args.answers, args.concurrency))
+    result = asyncio.run(run(args.members, args.answers, args.concurrency, args.database_url))
     sys.stdout.write(
         f"{result['sent']} answers in {result['seconds']} s: {result['answers_per_s']}/s, "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, lost {result['lost']}\n"
