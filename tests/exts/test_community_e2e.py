@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from bot.core.tutor import Learner, Tutor
 from bot.exts.client import TutorBot
 from bot.settings import Settings
+from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, MessageRecord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
@@ -39,11 +39,7 @@ def button(message: MessageRecord, label: str) -> str:
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
-    import sqlite3
-
-    path = Path(settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    return query(settings.database_url, sql)
 
 
 def member(user_id: int, name: str) -> Learner:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -16,6 +14,7 @@ from bot.exts.client import TutorBot
 from bot.exts.dailyquiz import COG_NAME, DailyQuiz
 from bot.exts.reminders import Reminders
 from bot.settings import Settings
+from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, MessageRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, CHANNEL_ID, GUILD_ID
@@ -70,16 +69,19 @@ async def command(
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
-    path = Path(settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    return query(settings.database_url, sql)
 
 
 def correct_letter(settings: Settings) -> str:
     ((item_ids,),) = stored(settings, "SELECT item_ids FROM daily_quizzes")
-    item_id = json.loads(item_ids)[0]
+    item_id = as_json(item_ids)[0]
     ((payload,),) = stored(settings, f"SELECT payload FROM items WHERE id = {item_id}")
-    return str(json.loads(payload)["answer"])
+    return str(as_json(payload)["answer"])
+
+
+def as_json(value: Any) -> Any:
+    """A JSON column as read back: text from SQLite, already decoded from PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def daily_cog(bot: TutorBot) -> DailyQuiz:
@@ -192,7 +194,7 @@ async def test_daily_quiz_now_answers_results_and_catch_up(
     assert bob.ephemeral and "Not quite" in embed(bob)["title"]
     again = await click(fake_discord, question, right, BOB_ID)
     assert again.ephemeral and "already answered" in again.content
-    assert stored(bot_settings, "SELECT count(*), sum(correct) FROM attempts") == [(2, 1)]
+    assert stored(bot_settings, "SELECT count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END) FROM attempts") == [(2, 1)]
 
     twice = await command(fake_discord, "dailyquiz", ALICE_ID, "now")
     assert "already open" in twice.content and "one per day" in twice.content
@@ -229,9 +231,13 @@ async def test_an_open_quiz_is_closed_after_a_restart(
         assert "Posted" in embed(posted)["title"]
     assert stored(bot_settings, "SELECT status FROM daily_quizzes") == [("open",)]
     # The bot was down when the window ended.
-    path = Path(bot_settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE daily_quizzes SET closes_at = '2000-01-01 00:00:00.000000'")
+    query(
+        bot_settings.database_url,
+        "UPDATE daily_quizzes SET closes_at = :past",
+        past=datetime(2000, 1, 1, tzinfo=UTC)
+        if "postgres" in bot_settings.database_url
+        else "2000-01-01 00:00:00.000000",
+    )
     before = len(fake_discord.messages)
     second = TutorBot(bot_settings)
     async with running_client(second, fake_discord):

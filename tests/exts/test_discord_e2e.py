@@ -7,8 +7,6 @@ what the bot sent back — and that every acknowledgement beat the deadline.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from bot.core.replies import Reply
 from bot.exts.client import TutorBot
 from bot.settings import Settings
+from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, InteractionHandle, MessageRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
@@ -54,9 +53,7 @@ async def click(
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
-    path = Path(settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    return query(settings.database_url, sql)
 
 
 def assert_acks_in_time(fake: FakeDiscord) -> list[float]:

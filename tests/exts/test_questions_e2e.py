@@ -7,8 +7,6 @@ server (Administrator), Bob is a plain member.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ import yaml
 
 from bot.exts.client import TutorBot
 from bot.settings import Settings
+from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, MessageRecord, ModalRecord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
@@ -51,9 +50,7 @@ def buttons(message: MessageRecord) -> dict[str, str]:
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
-    path = Path(settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+    return query(settings.database_url, sql)
 
 
 def modal_defaults(modal: ModalRecord) -> dict[str, str]:
@@ -125,9 +122,12 @@ async def test_manage_messages_and_the_moderator_role_count_as_moderators(
     assert "No questions of your own yet" in embed(carol)["description"]
     dave = await command(fake_discord, "list", user_id=DAVE_ID)
     assert dave.content.startswith("Only moderators can")
-    path = Path(bot_settings.database_url.split("///", 1)[1])
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE guilds SET moderator_role_id = ? WHERE id = ?", (role.id, GUILD_ID))
+    query(
+        bot_settings.database_url,
+        "UPDATE guilds SET moderator_role_id = :role WHERE id = :guild",
+        role=role.id,
+        guild=GUILD_ID,
+    )
     dave = await command(fake_discord, "list", user_id=DAVE_ID)
     assert "No questions of your own yet" in embed(dave)["description"]
 
