@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+
+import pytest
 
 from bot.console.app import ConsoleApp
 from bot.console.render import render_reply
@@ -73,3 +76,23 @@ def test_render_shows_code_fields_and_choices() -> None:
     assert "What prints?" in text and "    print(1)" in text
     assert "Accuracy: 80%" in text and "Solution:\n  1. Run it." in text
     assert text.endswith("→ Type A, B")
+
+
+async def test_a_locked_database_gets_one_clear_line_and_loses_nothing(
+    tutor: Tutor, alice: Learner
+) -> None:
+    if tutor.lane is None:
+        pytest.skip("the lock is SQLite's")
+    app, out = make_app(tutor, alice)
+    await feed(app, out, "/quiz")
+    # Another program holds the write lock for longer than the busy timeout.
+    blocker = sqlite3.connect(tutor.lane.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        refused = await feed(app, out, "A")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert refused.startswith("! ") and "busy" in refused and "Traceback" not in refused
+    answered = await feed(app, out, "A")  # the same answer, once the lock is gone
+    assert "Correct" in answered or "Not quite" in answered
