@@ -194,7 +194,8 @@ async def test_daily_quiz_now_answers_results_and_catch_up(
     assert bob.ephemeral and "Not quite" in embed(bob)["title"]
     again = await click(fake_discord, question, right, BOB_ID)
     assert again.ephemeral and "already answered" in again.content
-    assert stored(bot_settings, "SELECT count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END) FROM attempts") == [(2, 1)]
+    counted = "SELECT count(*), sum(CASE WHEN correct THEN 1 ELSE 0 END) FROM attempts"
+    assert stored(bot_settings, counted) == [(2, 1)]
 
     twice = await command(fake_discord, "dailyquiz", ALICE_ID, "now")
     assert "already open" in twice.content and "one per day" in twice.content
