@@ -19,7 +19,7 @@ from bot.core.sharding import owns_guild, validate_shards
 from bot.core.tutor import Learner, Tutor
 from bot.errors import BadInput
 from bot.exts.components import MODAL_PREFIX, ExplanationModal, TutorButton, modal_text
-from bot.exts.error_handler import on_app_command_error, report_error
+from bot.exts.error_handler import on_app_command_error, report_error, send_private
 from bot.exts.render import render
 from bot.log import get_logger
 from bot.settings import Settings
@@ -58,6 +58,7 @@ def learner_for(interaction: discord.Interaction[Any]) -> Learner:
     )
 
 
+UNDELIVERED = "Done — but I couldn't show the result. Your progress is saved; carry on."
 #: Discord shows at most 25 autocomplete choices.
 MAX_AUTOCOMPLETE = 25
 
@@ -194,18 +195,7 @@ class TutorBot(commands.AutoShardedBot):
         except discord.HTTPException as error:
             # The work is done (an answer is already saved); only showing it failed.
             log.warning("could not deliver a reply: %s", error)
-            await self._tell_undelivered(interaction)
-
-    @staticmethod
-    async def _tell_undelivered(interaction: discord.Interaction[Any]) -> None:
-        note = "Done — but I couldn't show the result. Your progress is saved; carry on."
-        try:
-            if interaction.response.is_done():
-                await interaction.followup.send(note, ephemeral=True)
-            else:
-                await interaction.response.send_message(note, ephemeral=True)
-        except discord.HTTPException as error:
-            log.warning("could not deliver the fallback note either: %s", error)
+            await send_private(interaction, UNDELIVERED)
 
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
         """Route buttons whose token starts with ``prefix:`` to ``handler`` (from a cog).

@@ -50,16 +50,20 @@ def friendly_message(error: BaseException) -> str:
     return f"Something went wrong (id {incident}). Please try again in a moment."
 
 
-async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Tell the member what went wrong, privately, however far the interaction got."""
-    message = friendly_message(error)[:2000]
+async def send_private(interaction: discord.Interaction[Any], text: str) -> None:
+    """A short private message, however far the interaction got (failures are logged)."""
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
+            await interaction.followup.send(text[:2000], ephemeral=True)
         else:
-            await interaction.response.send_message(message, ephemeral=True)
+            await interaction.response.send_message(text[:2000], ephemeral=True)
     except discord.HTTPException as failure:
-        log.warning("could not deliver an error reply: %s", failure)
+        log.warning("could not deliver a private message: %s", failure)
+
+
+async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """Tell the member what went wrong, privately, however far the interaction got."""
+    await send_private(interaction, friendly_message(error))
 
 
 async def on_app_command_error(
