@@ -36,4 +36,5 @@ def setup_logging(level: str | None = None, *, stream: object = None) -> None:
     logging.getLogger("discord").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     _CONFIGURED = True

@@ -13,16 +13,10 @@ Jobs (all in memory, rebuilt from the database on every start):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.date import DateTrigger
 from discord import app_commands
 from discord.ext import commands
 
@@ -32,6 +26,7 @@ from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 from bot.exts.checks import ensure_moderator
 from bot.exts.client import learner_for
+from bot.exts.jobs import CogScheduler
 from bot.exts.render import render
 from bot.log import get_logger
 
@@ -62,7 +57,7 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
     def __init__(self, bot: TutorBot, *, service: DailyService | None = None) -> None:
         self.bot = bot
         self.service = service or DailyService(bot.engine.db, bot.tutor)
-        self.scheduler: AsyncIOScheduler | None = None
+        self.jobs = CogScheduler()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -70,42 +65,17 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
         """Register the buttons, start the scheduler and rebuild every schedule."""
         self.bot.register_button(daily.ANSWER_PREFIX, self.on_answer)
         self.bot.register_button(daily.CATCH_UP_PREFIX, self.on_catch_up)
-        self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
-        self.scheduler.start()
+        self.jobs.start()
         # Rebuilding may post a late quiz; as a job it runs once the bot is up, not in setup.
-        self._add_job("daily:rebuild", self.rebuild, datetime.now(UTC))
+        self.jobs.at("daily:rebuild", self.rebuild, self.jobs.now())
 
     async def cog_unload(self) -> None:
-        """Stop the scheduler (pending jobs are rebuilt from the database next start)."""
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        self.scheduler = None
-
-    def _add_job(
-        self, job_id: str, func: Callable[..., Awaitable[None]], when: datetime, *args: Any
-    ) -> None:
-        if self.scheduler is None:
-            return
-        self.scheduler.add_job(
-            func,
-            DateTrigger(run_date=when, timezone=UTC),
-            args=list(args),
-            id=job_id,
-            replace_existing=True,
-            # Timing decisions (late vs skipped) are ours, so a job never "misfires".
-            misfire_grace_time=None,
-            coalesce=True,
-        )
-
-    def _remove_job(self, job_id: str) -> None:
-        if self.scheduler is None:
-            return
-        with contextlib.suppress(JobLookupError):
-            self.scheduler.remove_job(job_id)
+        """Stop scheduling (pending jobs are rebuilt from the database next start)."""
+        await self.jobs.stop()
 
     def has_job(self, job_id: str) -> bool:
         """Whether a job is scheduled (for tests and diagnostics)."""
-        return self.scheduler is not None and self.scheduler.get_job(job_id) is not None
+        return self.jobs.has(job_id)
 
     async def rebuild(self) -> None:
         """Resume after a (re)start: close quizzes whose window ended, post runs missed within
@@ -141,14 +111,14 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
         # With several shard processes, the one running the server's shard posts its quiz.
         schedule = await self.service.schedule(guild_id) if self.bot.owns_guild(guild_id) else None
         if schedule is None:
-            self._remove_job(job_id)
+            self.jobs.remove(job_id)
             return
         run = daily.next_run_after(self.service.clock.now(), schedule.at, schedule.timezone)
-        self._add_job(job_id, self.check_guild, run.at, guild_id)
+        self.jobs.at(job_id, self.check_guild, run.at, guild_id)
 
     def _schedule_close(self, open_quiz: OpenQuiz) -> None:
         when = max(open_quiz.closes_at, datetime.now(UTC))
-        self._add_job(f"daily:close:{open_quiz.quiz_id}", self.close_quiz, when, open_quiz.quiz_id)
+        self.jobs.at(f"daily:close:{open_quiz.quiz_id}", self.close_quiz, when, open_quiz.quiz_id)
 
     # -- posting and closing ----------------------------------------------------------------
 
@@ -184,7 +154,7 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
 
     async def send_results(self, results: QuizResults) -> None:
         """Post a closed quiz's results in its channel."""
-        self._remove_job(f"daily:close:{results.quiz_id}")
+        self.jobs.remove(f"daily:close:{results.quiz_id}")
         if results.channel_id is None:
             return
         channel = self.bot.get_partial_messageable(results.channel_id, guild_id=results.guild_id)

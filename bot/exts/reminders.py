@@ -7,19 +7,17 @@ DMs closed, member gone — is logged and not retried until the member's next lo
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from discord import app_commands
 from discord.ext import commands
 
 from bot.core.daily_service import DailyService, ReminderNotice
 from bot.exts.client import learner_for
 from bot.exts.dailyquiz import channel_send_kwargs
+from bot.exts.jobs import CogScheduler
 from bot.exts.settings import timezone_autocomplete
 from bot.log import get_logger
 
@@ -46,26 +44,16 @@ class Reminders(commands.Cog, name="Reminders"):
     def __init__(self, bot: TutorBot, *, service: DailyService | None = None) -> None:
         self.bot = bot
         self.service = service or DailyService(bot.engine.db, bot.tutor)
-        self.scheduler: AsyncIOScheduler | None = None
+        self.jobs = CogScheduler()
 
     async def cog_load(self) -> None:
         """Start the periodic reminder check."""
-        self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone=UTC)
-        self.scheduler.add_job(
-            self._tick,
-            IntervalTrigger(seconds=REMINDER_INTERVAL.total_seconds(), timezone=UTC),
-            id="reminders",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=None,
-        )
-        self.scheduler.start()
+        self.jobs.start()
+        self.jobs.every("reminders", self._tick, REMINDER_INTERVAL)
 
     async def cog_unload(self) -> None:
         """Stop the periodic check."""
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        self.scheduler = None
+        await self.jobs.stop()
 
     async def _tick(self) -> None:
         try:

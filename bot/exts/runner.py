@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 import discord
@@ -31,7 +32,21 @@ async def serve(settings: Settings) -> None:
     assert settings.discord_token is not None
     point_at_discord(settings)
     async with TutorBot(settings) as bot:
+        # `docker stop` and Ctrl-C: close cleanly (queued answers are written first).
+        loop = asyncio.get_running_loop()
+        closing: list[asyncio.Future[None]] = []
+
+        def stop() -> None:
+            if not closing:
+                closing.append(asyncio.ensure_future(bot.close()))
+
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signal_number, stop)
+        log.info("connecting to Discord")
         await bot.start(settings.discord_token.get_secret_value())
+        if closing:
+            await closing[0]
+    log.info("stopped")
 
 
 def run_discord(settings: Settings) -> int:
