@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -102,6 +103,7 @@ class Database:
         Raises :class:`StorageError` with a friendly message when the file is corrupt,
         locked or unreachable.
         """
+        self._check_sqlite_file()
         try:
             async with self.engine.begin() as connection:
                 if self.is_sqlite:
@@ -120,6 +122,23 @@ class Database:
         except (OperationalError, DBAPIError, sqlite3.Error) as error:
             log.warning("database unavailable: %s", error)
             raise StorageError(describe_storage_failure(error, self.url)) from error
+
+    def _check_sqlite_file(self) -> None:
+        """Refuse paths SQLite cannot use, before any driver thread is started for them."""
+        path = sqlite_path(self.url)
+        if path is None:
+            return
+        if path.exists() and not path.is_file():
+            raise StorageError(
+                f"Cannot open the database {path}: it is a folder, not a file. "
+                "Set DATABASE_URL to a file path."
+            )
+        folder = path.parent if path.parent != Path() else Path.cwd()
+        if not path.exists() and not os.access(folder, os.W_OK):
+            raise StorageError(
+                f"Cannot create the database {path}: its folder is not writable. "
+                "Check the folder's permissions or set DATABASE_URL."
+            )
 
     @staticmethod
     def _upgrade(connection: Connection) -> None:
