@@ -18,7 +18,13 @@ from bot.core.replies import Reply
 from bot.core.sharding import owns_guild, validate_shards
 from bot.core.tutor import Learner, Tutor
 from bot.errors import BadInput
-from bot.exts.components import MODAL_PREFIX, ExplanationModal, TutorButton, modal_text
+from bot.exts.components import (
+    MODAL_PREFIX,
+    ExplanationModal,
+    TutorButton,
+    modal_text,
+    modal_values,
+)
 from bot.exts.error_handler import on_app_command_error, report_error, send_private
 from bot.exts.render import render
 from bot.log import get_logger
@@ -28,6 +34,8 @@ log = get_logger(__name__)
 
 #: A cog's handler for its own buttons: gets the interaction and the button's token.
 ButtonHandler = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+#: A cog's handler for its own forms: the interaction, the form's custom_id, its text boxes.
+FormHandler = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
 
 
 def discover_extensions() -> list[str]:
@@ -104,6 +112,8 @@ class TutorBot(commands.AutoShardedBot):
         self.settings = settings
         #: Cogs' own button handlers by token prefix (``lb``, ``dq``, …); see register_button.
         self._button_handlers: dict[str, ButtonHandler] = {}
+        #: Cogs' own form handlers by custom_id prefix; see register_form.
+        self._form_handlers: dict[str, FormHandler] = {}
         self._engine = engine
         self._owns_engine = engine is None
         self.tree.error(on_app_command_error)
@@ -206,6 +216,16 @@ class TutorBot(commands.AutoShardedBot):
             raise ValueError("button prefixes are two lower-case letters")
         self._button_handlers[prefix] = handler
 
+    def register_form(self, prefix: str, handler: FormHandler) -> None:
+        """Route submitted forms whose custom_id starts with ``prefix:`` to ``handler``.
+
+        Forms are handled from their custom_id (not from the Modal object), so a form that
+        was open while the bot restarted still works.
+        """
+        if len(prefix) != 2 or not prefix.isalpha() or not prefix.islower():
+            raise ValueError("form prefixes are two lower-case letters")
+        self._form_handlers[prefix] = handler
+
     async def handle_button(self, interaction: discord.Interaction[Any], token: str) -> None:
         """A click on one of our buttons: open the form, or ask the engine and reply."""
         try:
@@ -237,11 +257,19 @@ class TutorBot(commands.AutoShardedBot):
         )
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Form submissions (``tm:<token>``), handled here so they survive restarts."""
+        """Form submissions (``tm:<token>`` and cogs' forms), handled here so they survive
+        restarts."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
+        form_handler = self._form_handlers.get(custom_id[:2]) if custom_id[2:3] == ":" else None
+        if form_handler is not None:
+            try:
+                await form_handler(interaction, custom_id, modal_values(data.get("components")))
+            except Exception as error:
+                await report_error(interaction, error)
+            return
         if not custom_id.startswith(MODAL_PREFIX):
             return
         token = custom_id[len(MODAL_PREFIX) :]

@@ -81,19 +81,21 @@ class ExplanationModal(discord.ui.Modal):
         """Nothing: the bot's interaction listener answers (see the class docstring)."""
 
 
-def modal_text(data: Any) -> str:
-    """The explanation typed into a submitted form (searching nested component payloads)."""
+def modal_values(data: Any) -> dict[str, str]:
+    """Every text box of a submitted form, by custom_id (searching nested components)."""
+    found: dict[str, str] = {}
     if isinstance(data, dict):
-        if data.get("custom_id") == EXPLANATION_FIELD and "value" in data:
-            return str(data["value"] or "")
+        if "custom_id" in data and "value" in data:
+            found[str(data["custom_id"])] = str(data["value"] or "")
         for key in ("components", "component"):
             if key in data:
-                found = modal_text(data[key])
-                if found:
-                    return found
+                found.update(modal_values(data[key]))
     elif isinstance(data, list):
         for entry in data:
-            found = modal_text(entry)
-            if found:
-                return found
-    return ""
+            found.update(modal_values(entry))
+    return found
+
+
+def modal_text(data: Any) -> str:
+    """The explanation typed into a submitted explain form."""
+    return modal_values(data).get(EXPLANATION_FIELD, "")

@@ -26,7 +26,7 @@ from bot.core.questionbank import (
     parse_list_token,
     too_big_message,
 )
-from bot.errors import BadInput, TutorError
+from bot.errors import BadInput, ExpiredAction, TutorError
 from bot.exts.checks import ensure_moderator
 from bot.exts.client import deck_autocomplete, learner_for
 from bot.exts.error_handler import report_error
@@ -55,7 +55,9 @@ class QuestionForm(discord.ui.Modal):
 
     def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None) -> None:
         title = f"Edit question #{item_id}" if item_id else f"New {draft.kind} · {draft.deck}"
-        super().__init__(title=title[:45], timeout=FORM_TIMEOUT_S)
+        super().__init__(
+            title=title[:45], timeout=FORM_TIMEOUT_S, custom_id=form_id(draft, item_id)
+        )
         self.cog = cog
         self.draft = draft
         self.item_id = item_id
@@ -104,22 +106,30 @@ class QuestionForm(discord.ui.Modal):
             self.add_item(self.practice)
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        """Check and store the question; on a problem, show everything typed back."""
-        draft = replace(
-            self.draft,
-            question=self.question.value,
-            options=self.options.value,
-            answer=self.answer.value,
-            explanation=self.explanation.value,
-            practice=self.practice.value if self.practice is not None else "",
-        )
-        await self.cog.save_draft(interaction, draft, self.item_id)
+        """Nothing: :meth:`Questions.on_form` answers, from the custom_id (restart-safe)."""
 
     async def on_error(  # type: ignore[override]  # discord.py's Modal signature
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         """Unexpected failures get the usual friendly reply."""
         await report_error(interaction, error)
+
+
+FORM_PREFIX = "qf"
+
+
+def form_id(draft: QuestionDraft, item_id: int | None) -> str:
+    """The form's custom_id: all but the typed text (``qf:<id>:<kind>:<level>:<deck>``)."""
+    return f"{FORM_PREFIX}:{item_id or 0}:{draft.kind}:{draft.difficulty}:{draft.deck}"
+
+
+def parse_form_id(custom_id: str) -> tuple[int | None, str, str, str]:
+    """(item id or None, kind, difficulty, deck) from :func:`form_id`."""
+    parts = custom_id.split(":")
+    if len(parts) != 5 or parts[0] != FORM_PREFIX or not parts[1].isdecimal():
+        raise ExpiredAction("That form no longer works. Start again with /question add.")
+    _prefix, number, kind, difficulty, deck = parts
+    return (int(number) or None), kind, difficulty, deck
 
 
 class RetryView(discord.ui.View):
@@ -160,8 +170,38 @@ class Questions(commands.Cog):
         self.bank = QuestionBank(bot.engine.db, clock=bot.tutor.clock)
 
     async def cog_load(self) -> None:
-        """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) here."""
+        """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) and the forms here."""
         self.bot.register_button(LIST_BUTTON_PREFIX, self.on_list_button)
+        self.bot.register_form(FORM_PREFIX, self.on_form)
+
+    async def on_form(
+        self, interaction: discord.Interaction[Any], custom_id: str, values: dict[str, str]
+    ) -> None:
+        """A submitted add/edit form (also one opened before a restart)."""
+        item_id, kind, difficulty, deck = parse_form_id(custom_id)
+        if item_id is not None:
+            # The stored question supplies what the form has no room for (its code block).
+            base = await self.bank.draft_for_edit(learner_for(interaction), item_id)
+        else:
+            base = QuestionDraft(
+                deck=deck,
+                kind=kind,
+                difficulty=difficulty,
+                question="",
+                options="",
+                answer="",
+                explanation="",
+            )
+        draft = replace(
+            base,
+            difficulty=difficulty,
+            question=values.get("question", ""),
+            options=values.get("options", ""),
+            answer=values.get("answer", ""),
+            explanation=values.get("explanation", ""),
+            practice=values.get("practice", ""),
+        )
+        await self.save_draft(interaction, draft, item_id)
 
     # -- helpers --------------------------------------------------------------------------
 

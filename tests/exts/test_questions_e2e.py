@@ -16,7 +16,7 @@ from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
-from tests.fakediscord import FakeDiscord, MessageRecord, ModalRecord
+from tests.fakediscord import FakeDiscord, MessageRecord, ModalRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
 
 pytestmark = pytest.mark.slow
@@ -308,3 +308,32 @@ async def test_import_list_pages_export_reimport_remove_and_stats(
     gone = await command(fake_discord, "edit", {"id": first_id})
     assert "was removed" in gone.content
     assert_acks_in_time(fake_discord)
+
+
+async def test_a_form_left_open_across_a_restart_still_saves(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    fake_discord.ack_deadline_s = ACK_DEADLINE_S
+    first = TutorBot(bot_settings)
+    async with running_client(first, fake_discord):
+        handle = await fake_discord.send_slash_command(
+            "question",
+            user_id=ALICE_ID,
+            subcommand="add",
+            options={"deck": "restarts", "difficulty": "hard"},
+        )
+        modal = await fake_discord.wait_for_modal(handle)
+    second = TutorBot(bot_settings)
+    async with running_client(second, fake_discord):
+        typed = {
+            "question": "What survives a restart?",
+            "options": "The form\nNothing",
+            "answer": "A",
+            "explanation": "Its custom_id carries the deck, kind and difficulty.",
+        }
+        submitted = await fake_discord.submit_modal(modal, typed, user_id=ALICE_ID)
+        saved = await fake_discord.wait_for_response(submitted)
+        assert isinstance(saved, MessageRecord)
+        assert embed(saved)["title"].startswith("Added #")
+    rows = stored(bot_settings, "SELECT deck, difficulty FROM items WHERE guild_id IS NOT NULL")
+    assert rows == [("restarts", "hard")]

@@ -11,7 +11,7 @@ import pytest
 from bot.core.replies import Choice, Image, Reply, ReplyField
 from bot.errors import NotFound
 from bot.exts import render as r
-from bot.exts.components import TutorButton, modal_text
+from bot.exts.components import TutorButton, modal_text, modal_values
 from bot.exts.error_handler import friendly_message, report_error
 
 
@@ -129,3 +129,11 @@ async def test_report_error_survives_an_expired_interaction() -> None:
         side_effect=discord.NotFound(response, {"code": 10062, "message": "Unknown interaction"})
     )
     await report_error(interaction, NotFound("Gone."))  # logged, not raised
+
+
+def test_modal_values_collects_every_text_box() -> None:
+    payload = [
+        {"type": 18, "component": {"type": 4, "custom_id": "question", "value": "Q?"}},
+        {"type": 1, "components": [{"type": 4, "custom_id": "options", "value": "a\nb"}]},
+    ]
+    assert modal_values(payload) == {"question": "Q?", "options": "a\nb"}
