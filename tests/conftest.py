@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from bot import PROJECT_ROOT
@@ -23,6 +24,14 @@ from bot.storage.db import Database
 pytest_plugins = ["tests.fakediscord.fixtures"]
 
 CONTENT_DIR = PROJECT_ROOT / "content"
+
+# Property tests draw the same inputs on every run by default, so a red CI always means a
+# change broke something (and reproduces locally). ``HYPOTHESIS_PROFILE=explore`` draws new
+# random inputs each run and ``FUZZ_SCALE=20`` multiplies the number of examples: run both
+# now and then to hunt for new failures, then pin what they find as plain tests.
+hypothesis_settings.register_profile("repeatable", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture

@@ -133,6 +133,8 @@ def resolve_answer(options: Sequence[str], answer: str) -> str:
     last = ANSWER_LETTERS[min(max(len(options), 1), len(ANSWER_LETTERS)) - 1]
     if not typed:
         raise BadInput(f"the correct option is empty: type its letter (A–{last}) or its text")
+    if len(options) > len(ANSWER_LETTERS):
+        raise BadInput(f"needs {MIN_OPTIONS}–{MAX_OPTIONS} options, got {len(options)}")
     key = question_key(typed)
     for index, option in enumerate(options):
         if question_key(option) == key:
@@ -268,7 +270,7 @@ def build_item(draft: QuestionDraft) -> AnyItem:
     check_deck_name(draft.deck)
     difficulty = check_difficulty(draft.difficulty)
     options = split_option_lines(draft.options)
-    if len(options) < MIN_OPTIONS:
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         raise BadInput(
             f"needs {MIN_OPTIONS}–{MAX_OPTIONS} options, one per line — you gave {len(options)}"
         )

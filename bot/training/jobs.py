@@ -46,7 +46,7 @@ def _shown(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**24:
         # str() of a huge int is slow and refuses past 4300 digits.
         return "a huge number"
-    text = str(value).strip().replace("`", "'")
+    text = " ".join(str(value).split()).replace("`", "'")  # one line, whatever was typed
     return text if len(text) <= 24 else text[:21] + "..."
 
 

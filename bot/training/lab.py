@@ -27,13 +27,13 @@ def parse_option_words(words: list[str]) -> dict[str, str]:
     """``/train house-prices adam lr=0.01 steps=200`` → option names and raw values.
 
     Words are positional in the order preset, optimizer, learning rate, steps, seed, or
-    ``name=value`` in any order.
+    ``name=value`` (or Discord's ``name:value``) in any order.
     """
     options: dict[str, str] = {}
     position = 0
     for word in words:
-        if "=" in word:
-            name, _, value = word.partition("=")
+        if "=" in word or ":" in word:
+            name, _, value = word.partition("=" if "=" in word else ":")
             name = OPTION_ALIASES.get(name.strip().casefold(), name.strip().casefold())
             if name not in OPTION_ORDER:
                 raise BadInput(

@@ -62,6 +62,11 @@ def test_the_answer_may_be_the_option_text_or_a_marked_letter() -> None:
     assert resolve_answer(["B", "A"], "A") == "B"  # the text wins over the letter
 
 
+def test_an_answer_matching_an_option_past_f_is_refused_not_crashed() -> None:
+    with pytest.raises(BadInput, match="needs 2–6 options, got 7"):
+        resolve_answer(["0", "1", "2", "3", "4", "5", "A"], "A")
+
+
 def test_lettered_option_lines_lose_their_markers() -> None:
     assert split_option_lines("A) one\nB) two\n\nC. three") == ["one", "two", "three"]
     assert split_option_lines("B) one\nA) two") == ["B) one", "A) two"]
@@ -74,7 +79,9 @@ def test_lettered_option_lines_lose_their_markers() -> None:
         ({"answer": "banana"}, "answer 'banana' is neither a letter A–C"),
         ({"answer": " "}, "the correct option is empty"),
         ({"options": "only one"}, "needs 2–6 options, one per line — you gave 1"),
-        ({"options": "a\nb\nc\nd\ne\nf\ng"}, "needs 2–6 options, got 7"),
+        ({"options": "a\nb\nc\nd\ne\nf\ng"}, "needs 2–6 options, one per line — you gave 7"),
+        # found by the fuzzer: the answer names a 7th option that has no letter
+        ({"options": "0\n1\n2\n3\n4\n5\nA", "answer": "A"}, "you gave 7"),
         ({"options": "same\nSame "}, "option B 'Same' repeats option A"),
         ({"question": "  "}, "question must not be empty"),
         ({"explanation": ""}, "explanation must not be empty"),

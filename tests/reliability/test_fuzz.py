@@ -77,11 +77,13 @@ SOURCE = "fuzz.yaml"
 GUILD = 4242
 HEADER = ",".join(CSV_REQUIRED)
 
+#: ``FUZZ_SCALE=N`` multiplies every property's examples (a deeper local hunt).
+SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1") or "1"))
 #: Pure, in-memory properties: cheap, so more examples.
-PURE = settings(max_examples=100, deadline=None)
+PURE = settings(max_examples=100 * SCALE, deadline=None)
 #: Properties that write to the temporary database: fewer examples, fixtures reused.
 WITH_DB = settings(
-    max_examples=30,
+    max_examples=30 * SCALE,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -308,7 +310,7 @@ def mutated_decks(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     return data, how
 
 
-@settings(PURE, max_examples=60)
+@settings(PURE, max_examples=60 * SCALE)
 @given(mutated_decks())
 def test_mutations_of_the_shipped_deck_are_reported_by_line(
     case: tuple[dict[str, Any], str],

@@ -47,6 +47,9 @@ def test_strings_and_forgiving_names() -> None:
         ({"seed": "x"}, "Seed must be a whole number from 0 to 2147483647"),
         ({"preset": "rm -rf"}, "Unknown preset 'rm -rf'. Choose one of: single-step"),
         ({"optimizer": "lbfgs"}, "Unknown optimizer 'lbfgs'. Choose one of: sgd, adam"),
+        # found by the fuzzer: what was typed is echoed on one line
+        ({"optimizer": "0\n0"}, "Unknown optimizer '0 0'."),
+        ({"preset": "a\r\n\tb"}, "Unknown preset 'a b'."),
     ],
 )
 def test_bad_options_name_the_allowed_values(options: dict[str, object], expected: str) -> None:
