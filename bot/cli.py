@@ -69,11 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
 async def run_console(user: str) -> int:
     """Open the engine and run the console on stdin/stdout."""
     from bot.app import open_engine
-    from bot.console.app import ConsoleApp
+    from bot.console import questions
+    from bot.console.app import ConsoleApp, console_learner
     from bot.core import leaderboard, privacy
     from bot.core.tutor import Learner
     from bot.errors import TutorError
-    from bot.training.lab import TrainingLab
+    from bot.training.jobs import parse_train_options
+    from bot.training.lab import TrainingLab, parse_option_words
     from bot.training.pool import PoolConfig
 
     settings = get_settings()
@@ -86,15 +88,18 @@ async def run_console(user: str) -> int:
     lab = TrainingLab(PoolConfig(cooldown_s=0, warm_start=False))
 
     async def train(learner: Learner, words: list[str]) -> Reply:
+        request = parse_train_options(**parse_option_words(words))  # bad options: no start-up
         if not lab.started:
             sys.stdout.write("(Starting the TensorFlow lab — the first run takes a few seconds.)\n")
             sys.stdout.flush()
-        return await lab.train_words(learner.external_id, words)
+        return await lab.train(learner.external_id, request)
 
     try:
         for problem in engine.library.problems:
             sys.stdout.write(f"! {problem} (this deck was skipped)\n")
-        learner = Learner(platform="local", external_id=user.casefold(), display_name=user)
+        # A member of the console's local server, so their own /question additions show up.
+        learner = console_learner(user)
+        export_dir = settings.database_dir / "exports"
         app = ConsoleApp(
             engine.tutor,
             learner,
@@ -102,10 +107,10 @@ async def run_console(user: str) -> int:
             commands={
                 "/train": train,
                 **leaderboard.console_commands(engine.tutor),
-                **privacy.console_commands(
-                    engine.tutor, export_dir=settings.database_dir / "exports"
-                ),
+                **privacy.console_commands(engine.tutor, export_dir=export_dir),
+                **questions.console_commands(engine.tutor, export_dir=export_dir),
             },
+            help_fields=[questions.HELP_FIELD],
         )
         return await app.run()
     except TutorError as error:

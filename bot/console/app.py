@@ -2,7 +2,13 @@
 
 It works interactively and with piped stdin, so it can be scripted and tested. It decides
 nothing about grading or scheduling: every line becomes a :class:`~bot.core.tutor.Tutor`
-call, and every reply is rendered by :mod:`bot.console.render`.
+call, and every reply is rendered by :mod:`bot.console.render`. A command that needs several
+lines (adding a question) answers with a :class:`~bot.console.dialog.Dialog`, which then
+takes the following lines until it is done or the member types ``/cancel``.
+
+The console is its own small server: its members study as members of
+:data:`LOCAL_GUILD_ID`, so the questions they add with ``/question`` (the console's user owns
+the data, so they moderate it) come up in their /quiz, /practice, /test and /review.
 """
 
 from __future__ import annotations
@@ -11,14 +17,16 @@ import asyncio
 import re
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from bot.console.dialog import CANCEL_WORD, Dialog
 from bot.console.render import render_reply
 from bot.core.content import DIFFICULTIES
-from bot.core.replies import Reply
+from bot.core.replies import Reply, ReplyField
 from bot.core.tutor import Learner, Tutor
 from bot.errors import TutorError
 from bot.log import get_logger
@@ -37,8 +45,25 @@ COMMANDS = (
     "/help",
     "/quit",
 )
-#: A console command beyond the study ones: gets the member and the words after the name.
-ConsoleCommand = Callable[[Learner, list[str]], Awaitable[Reply]]
+#: A console command beyond the study ones: gets the member and the words after the name,
+#: and answers with a reply or with a dialog that takes the next lines.
+ConsoleCommand = Callable[[Learner, list[str]], Awaitable[Reply | Dialog]]
+
+#: The console's own server. Real Discord server ids are snowflakes of at least 2**22, so
+#: this can never be a Discord server's, even when the bot and the console share a database.
+LOCAL_GUILD_ID = 1
+LOCAL_GUILD_NAME = "offline console"
+
+
+def console_learner(user: str) -> Learner:
+    """The member at the terminal: the local profile ``user``, on the console's server."""
+    return Learner(
+        platform="local",
+        external_id=user.casefold(),
+        display_name=user,
+        guild_id=LOCAL_GUILD_ID,
+        guild_name=LOCAL_GUILD_NAME,
+    )
 
 
 class ConsoleApp:
@@ -52,6 +77,7 @@ class ConsoleApp:
         out: TextIO | None = None,
         image_dir: Path | None = None,
         commands: Mapping[str, ConsoleCommand] | None = None,
+        help_fields: Sequence[ReplyField] = (),
     ) -> None:
         self.tutor = tutor
         self.learner = learner
@@ -59,7 +85,11 @@ class ConsoleApp:
         self.image_dir = image_dir
         #: Extra commands (``/train`` and the community ones), by name with the slash.
         self.commands = dict(commands or {})
+        #: Console-only sections added to /help (the tutor's help is shared with Discord).
+        self.help_fields = tuple(help_fields)
         self.current: Reply | None = None
+        #: The multi-line exchange in progress (adding a question), if any.
+        self.dialog: Dialog | None = None
 
     # -- output ---------------------------------------------------------------------------
 
@@ -102,6 +132,8 @@ class ConsoleApp:
     async def handle_line(self, raw: str) -> bool:
         """Handle one line of input; returns False when the member wants to quit."""
         line = raw.strip()
+        if self.dialog is not None:
+            return await self._dialog_line(self.dialog, line)
         if not line:
             if self._waiting_for_text():
                 self.error("Your explanation is empty — type a sentence or two, or hint.")
@@ -117,10 +149,56 @@ class ConsoleApp:
         except TutorError as error:
             self.error(error.message)
         except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("console error %s on input %r", incident, line[:80])
-            self.error(f"Something went wrong (id {incident}). Your saved answers are safe.")
+            self._unexpected(line)
         return True
+
+    def _unexpected(self, line: str) -> None:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("console error %s on input %r", incident, line[:80])
+        self.error(f"Something went wrong (id {incident}). Your saved answers are safe.")
+
+    async def _dialog_line(self, dialog: Dialog, line: str) -> bool:
+        """A line typed while a dialog is open: /cancel, /quit, or the dialog's answer."""
+        word = line.split(maxsplit=1)[0].casefold() if line else ""
+        if line.casefold() == CANCEL_WORD:
+            self.dialog = None
+            self.say(f"Stopped {dialog.purpose} — nothing was saved.")
+            return True
+        # Only /quit and /exit: a bare "exit" may well be an option's text.
+        if line.casefold() in QUIT_WORDS and line.startswith("/"):
+            self.dialog = None
+            self.say(f"Bye! Stopped {dialog.purpose}; nothing of it was saved, the rest is.")
+            return False
+        if word in COMMANDS or word in self.commands:
+            # Most likely a forgotten dialog, not text that starts like a command.
+            self.error(f"Finish {dialog.purpose} first, or type {CANCEL_WORD} to stop.")
+            self.say(dialog.question())
+            return True
+        try:
+            reply = await dialog.take(line)
+        except TutorError as error:
+            self.error(error.message)
+        except Exception:
+            self.dialog = None  # its state is unknown now; starting again is safer
+            self._unexpected(line)
+            return True
+        else:
+            if reply is not None:
+                self.show(reply)
+        if dialog.finished:
+            self.dialog = None
+        elif not dialog.collecting:
+            self.say(dialog.question())
+        return True
+
+    def _start(self, result: Reply | Dialog) -> None:
+        """Show a command's reply, or open its dialog and ask the first question."""
+        if isinstance(result, Reply):
+            self.show(result)
+            return
+        self.dialog = result
+        opening = result.opening()
+        self.say(f"{opening}\n{result.question()}" if opening else result.question())
 
     def _waiting_for_text(self) -> bool:
         return self.current is not None and any(c.needs_text for c in self.current.choices)
@@ -131,7 +209,8 @@ class ConsoleApp:
         learner = self.learner
         tutor = self.tutor
         if name == "/help":
-            self.show(tutor.help())
+            shared = tutor.help()
+            self.show(replace(shared, fields=shared.fields + self.help_fields))
         elif name == "/review":
             self.show(await tutor.review(learner))
         elif name in ("/quiz", "/practice"):
@@ -146,8 +225,10 @@ class ConsoleApp:
             self.show(await tutor.stats(learner))
         elif name == "/decks":
             self.show(await tutor.deck_listing(learner))
+        elif name == CANCEL_WORD:
+            self.say("Nothing to cancel. Type /help for the commands.")
         elif name in self.commands:
-            self.show(await self.commands[name](learner, args))
+            self._start(await self.commands[name](learner, args))
         else:
             known = [*COMMANDS[:-1], *sorted(self.commands), COMMANDS[-1]]
             self.error(f"Unknown command {name[:30]}. Try one of: {', '.join(known)}.")
@@ -178,12 +259,14 @@ class ConsoleApp:
         )
         while True:
             if interactive:
-                self.out.write("> ")
+                self.out.write("… " if self.dialog is not None and self.dialog.collecting else "> ")
                 self.out.flush()
             raw = await loop.run_in_executor(None, source.readline)
             if raw == "":
                 if interactive:
                     self.out.write("\n")
+                if self.dialog is not None:
+                    self.say(f"The input ended while {self.dialog.purpose} — nothing was saved.")
                 return 0
             if not await self.handle_line(raw):
                 return 0

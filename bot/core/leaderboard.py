@@ -11,15 +11,17 @@ Periods
     to now, not calendar weeks or months); ``all`` is every answer.
 
 Scope
-    One server's answers (``attempts.guild_id``). Outside a server (the console) the
-    answers given outside any server by members of the same platform.
+    One server's answers (``attempts.guild_id``). Outside a server the answers given
+    outside any server by members of the same platform. The offline console is a server of
+    its own (:data:`bot.console.app.LOCAL_GUILD_ID`) whose board also counts its members'
+    answers from before it was one (``include_serverless``), so none of them drop off.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
@@ -104,6 +106,24 @@ class RankedRow:
 
     rank: int
     row: LeaderRow
+
+
+def merge_rows(rows: Iterable[LeaderRow]) -> list[LeaderRow]:
+    """One row per member, adding up the figures of their rows (from several scopes)."""
+    merged: dict[int, LeaderRow] = {}
+    for row in rows:
+        seen = merged.get(row.user_id)
+        merged[row.user_id] = (
+            row
+            if seen is None
+            else LeaderRow(
+                user_id=row.user_id,
+                name=seen.name or row.name,
+                correct=seen.correct + row.correct,
+                answered=seen.answered + row.answered,
+            )
+        )
+    return list(merged.values())
 
 
 def _order_key(row: LeaderRow) -> tuple[int, Fraction, int, str, int]:
@@ -236,11 +256,18 @@ def leaderboard_reply(
 
 
 class Leaderboards:
-    """Builds leaderboard replies from the attempt log."""
+    """Builds leaderboard replies from the attempt log.
 
-    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+    With ``include_serverless`` a server's board also counts the answers its platform's
+    members gave outside any server (the console's, from before it had a local server).
+    """
+
+    def __init__(
+        self, db: Database, *, clock: Clock | None = None, include_serverless: bool = False
+    ) -> None:
         self.db = db
         self.clock: Clock = clock or SystemClock()
+        self.include_serverless = include_serverless
 
     async def show(
         self,
@@ -259,17 +286,24 @@ class Leaderboards:
                 if deck not in names:
                     listing = ", ".join(names) or "none yet"
                     raise NotFound(f"There is no deck called '{deck[:60]}'. Decks: {listing}.")
-            rows = await store.leaderboard_rows(
-                session,
-                guild_id=learner.guild_id,
-                platform=learner.platform,
-                since=period_start(chosen, now),
-                deck=deck,
-            )
+            scopes: list[int | None] = [learner.guild_id]
+            if self.include_serverless and learner.guild_id is not None:
+                scopes.append(None)
+            rows = [
+                LeaderRow(*row)
+                for scope in scopes
+                for row in await store.leaderboard_rows(
+                    session,
+                    guild_id=scope,
+                    platform=learner.platform,
+                    since=period_start(chosen, now),
+                    deck=deck,
+                )
+            ]
             viewer = await find_user(
                 session, platform=learner.platform, external_id=learner.external_id
             )
-        ranked = rank_rows([LeaderRow(*row) for row in rows])
+        ranked = rank_rows(merge_rows(rows))
         return leaderboard_reply(
             ranked,
             PageRequest(chosen, page, deck),
@@ -286,9 +320,27 @@ class Leaderboards:
 ConsoleCommand = Callable[["Learner", list[str]], Awaitable[Reply]]
 
 
+def typed_page_hints(reply: Reply) -> Reply:
+    """Prev/Next buttons turned into commands to type (the console has no buttons)."""
+    hints: list[str] = []
+    for choice in reply.choices:
+        request = PageRequest.parse(choice.action)
+        deck = f" {request.deck}" if request.deck else ""
+        hints.append(
+            f"{choice.key} page: /leaderboard {request.period.value}{deck} {request.page + 1}"
+        )
+    if not hints:
+        return reply
+    footer = " · ".join([reply.footer, *hints]) if reply.footer else " · ".join(hints)
+    return replace(reply, choices=(), footer=footer)
+
+
 def console_commands(tutor: Tutor) -> dict[str, ConsoleCommand]:
-    """``/leaderboard [week|month|all] [deck] [page]`` for the offline console."""
-    boards = Leaderboards(tutor.db, clock=tutor.clock)
+    """``/leaderboard [week|month|all] [deck] [page]`` for the offline console.
+
+    It counts the console's local server and the answers given before the console had one.
+    """
+    boards = Leaderboards(tutor.db, clock=tutor.clock, include_serverless=True)
 
     async def leaderboard(learner: Learner, words: list[str]) -> Reply:
         period: str | None = None
@@ -303,6 +355,6 @@ def console_commands(tutor: Tutor) -> dict[str, ConsoleCommand]:
                 deck = word
             else:
                 raise BadInput("Use /leaderboard [week|month|all] [deck] [page].")
-        return await boards.show(learner, period, deck, page)
+        return typed_page_hints(await boards.show(learner, period, deck, page))
 
     return {"/leaderboard": leaderboard}

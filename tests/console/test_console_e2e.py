@@ -141,3 +141,42 @@ def test_bad_settings_are_one_clear_line(
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_question_added_in_the_console_comes_up_in_quiz(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/question add",
+            "my-deck",
+            "",  # kind: Enter for mcq
+            "easy",
+            "Which optimizer keeps running averages of the gradients?",
+            "Plain SGD",
+            "Plain SGD",  # a repeated option: refused, typed again
+            "",
+            "Plain SGD",
+            "Adam",
+            "",
+            "Adam",
+            "Adam keeps running averages of the gradients and their squares.",
+            "/quiz my-deck",
+            "B",
+            "/question list",
+            "/quit",
+        ]
+    )
+    result = run_console(tmp_path, script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Traceback" not in out + result.stderr
+    assert "! Option B 'Plain SGD' repeats option A." in out
+    assert "Added #" in out and "to my-deck" in out
+    assert "Which optimizer keeps running averages of the gradients?" in out.split("Added #")[1]
+    assert "Correct" in out and "their squares" in out
+    assert "my-deck · easy · Which optimizer" in out
+    with sqlite3.connect(tmp_path / "tutor.db") as conn:
+        ((guild_id, mode, correct),) = conn.execute(
+            "SELECT a.guild_id, a.mode, a.correct FROM attempts a "
+            "JOIN items i ON i.id = a.item_id WHERE i.deck = 'my-deck'"
+        ).fetchall()
+    assert (guild_id, mode, correct) == (1, "quiz", 1)

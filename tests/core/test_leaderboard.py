@@ -16,9 +16,11 @@ from bot.core.leaderboard import (
     console_commands,
     find_member,
     leaderboard_reply,
+    merge_rows,
     paginate,
     period_start,
     rank_rows,
+    typed_page_hints,
 )
 from bot.core.replies import Reply
 from bot.core.tutor import Learner, Tutor
@@ -50,6 +52,11 @@ def test_equal_correct_answers_are_split_by_accuracy() -> None:
 def test_ties_share_a_rank_and_the_next_rank_skips() -> None:
     rows = [row(1, 5, 5, "Cy"), row(2, 4, 5, "Bo"), row(3, 4, 5, "Al"), row(4, 1, 2, "Di")]
     assert ranks(rows) == [(1, 1), (2, 3), (2, 2), (4, 4)]  # tied Al/Bo listed by name
+
+
+def test_rows_from_two_scopes_add_up_per_member() -> None:
+    merged = merge_rows([row(1, 2, 3, "Al"), row(2, 1, 1), row(1, 1, 2, "Al")])
+    assert sorted(merged, key=lambda r: r.user_id) == [row(1, 3, 5, "Al"), row(2, 1, 1)]
 
 
 def test_three_way_tie_at_the_top() -> None:
@@ -104,6 +111,17 @@ def test_reply_shows_the_viewers_rank_even_off_page() -> None:
     assert find_member(ranked, 99) is None
     middle = leaderboard_reply(ranked, PageRequest(Period.WEEK, 1), viewer_id=None)
     assert [c.action for c in middle.choices] == ["lb:week:0:-", "lb:week:2:-"]
+
+
+def test_console_pages_are_commands_to_type() -> None:
+    ranked = rank_rows([row(n, 100 - n, 100) for n in range(1, 24)])
+    middle = leaderboard_reply(ranked, PageRequest(Period.MONTH, 1, "basics"), viewer_id=None)
+    typed = typed_page_hints(middle)
+    assert typed.choices == ()
+    assert "prev page: /leaderboard month basics 1" in (typed.footer or "")
+    assert "next page: /leaderboard month basics 3" in (typed.footer or "")
+    single = leaderboard_reply(ranked[:3], PageRequest(Period.ALL, 0), viewer_id=None)
+    assert typed_page_hints(single) == single
 
 
 def test_empty_board_says_how_to_start() -> None:
