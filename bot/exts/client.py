@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -116,6 +117,8 @@ class TutorBot(commands.AutoShardedBot):
         self._form_handlers: dict[str, FormHandler] = {}
         self._engine = engine
         self._owns_engine = engine is None
+        #: Set when closing starts, so a shard that is still connecting gives up.
+        self._stopping = asyncio.Event()
         self.tree.error(on_app_command_error)
 
     @property
@@ -150,8 +153,32 @@ class TutorBot(commands.AutoShardedBot):
             synced = await self.tree.sync()
         log.info("synced %d commands", len(synced))
 
+    async def launch_shard(
+        self, gateway: yarl.URL, shard_id: int, *, initial: bool = False
+    ) -> None:
+        """Connect one shard, unless the bot starts closing first.
+
+        discord.py connects a process's shards one after another, 5 s apart, and retries a
+        failed connection every 5 s for ever — also once the bot is closed. Without this, a
+        process with several shards stopped during start-up (``docker stop``) never exits.
+        """
+        if self.is_closed():
+            return
+        launch = asyncio.ensure_future(super().launch_shard(gateway, shard_id, initial=initial))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({launch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not launch.done():
+                launch.cancel()
+                await asyncio.wait({launch})
+        if not launch.cancelled():
+            launch.result()
+
     async def close(self) -> None:
         """Disconnect, then close the database if this bot opened it."""
+        self._stopping.set()
         await super().close()
         if self._engine is not None and self._owns_engine:
             await self._engine.close()

@@ -83,9 +83,16 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
         try:
             for open_quiz in await self.service.recover(owns=self.bot.owns_guild):
                 self._schedule_close(open_quiz)
-            for schedule in await self.service.schedules():
-                if self.bot.owns_guild(schedule.guild_id):
-                    await self.check_guild(schedule.guild_id)
+            schedules = await self.service.schedules()
+            owned = [s.guild_id for s in schedules if self.bot.owns_guild(s.guild_id)]
+            for guild_id in owned:
+                await self.check_guild(guild_id)
+            # With several shard processes, their counts add up to the total.
+            log.info(
+                "daily quizzes scheduled for %d of %d servers (those on this process's shards)",
+                len(owned),
+                len(schedules),
+            )
         except Exception:
             log.exception("could not rebuild the daily-quiz schedules")
 
