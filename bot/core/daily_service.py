@@ -521,6 +521,7 @@ class DailyService:
                 local_date=local_date.isoformat(),
                 scheduled_for=scheduled_for,
                 channel_id=channel_id,
+                now=self._now(),
             )
             if quiz is None or quiz.id is None:
                 return None
@@ -666,7 +667,9 @@ class DailyService:
             if owns is not None and not owns(quiz.guild_id):
                 continue
             if quiz.status == store.POSTING:
-                if now - quiz.scheduled_for >= STALE_POSTING:
+                # Timed from the claim: a late post claims long after it was due.
+                claimed = quiz.claimed_at or quiz.scheduled_for
+                if now - claimed >= STALE_POSTING:
                     await self.abandon(quiz.id, "interrupted while posting")
                 continue
             closes_at = quiz.closes_at or now
@@ -818,6 +821,7 @@ class DailyService:
                 local_date=today.isoformat(),
                 scheduled_for=now,
                 channel_id=guild.daily_channel_id,
+                now=now,
                 status=store.SKIPPED,
             )
             existing = None

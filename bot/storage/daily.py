@@ -76,12 +76,13 @@ async def claim_daily_quiz(
     local_date: str,
     scheduled_for: datetime,
     channel_id: int | None,
+    now: datetime,
     status: str = POSTING,
 ) -> DailyQuiz | None:
     """Insert the server's quiz row for ``local_date`` and commit; None if one exists.
 
     The unique key (guild, local date) decides: whoever inserts first owns the day, even
-    across processes. The guild row must exist.
+    across processes. The guild row must exist. ``now`` is kept as the claim time.
     """
     quiz = DailyQuiz(
         guild_id=guild_id,
@@ -89,6 +90,7 @@ async def claim_daily_quiz(
         status=status,
         channel_id=channel_id,
         scheduled_for=scheduled_for,
+        claimed_at=now,
     )
     session.add(quiz)
     try:

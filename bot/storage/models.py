@@ -210,6 +210,8 @@ class DailyQuiz(SQLModel, table=True):
     item_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     prompt_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scheduled_for: datetime = Field(sa_type=UTCDateTime)
+    #: When a process claimed the day (a late post may claim long after ``scheduled_for``).
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

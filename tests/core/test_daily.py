@@ -341,6 +341,22 @@ async def test_open_quizzes_are_recovered_and_interrupted_posts_given_up(
     assert await service.recover(owns=lambda guild_id: False) == []
 
 
+async def test_a_late_post_in_progress_is_not_given_up_by_a_starting_process(
+    service: DailyService, clock: FakeClock
+) -> None:
+    """Found by the two-process test: staleness counts from the claim, not the due time."""
+    await configure(service)
+    clock.set(utc(2026, 1, 5, 10, 30))  # 90 minutes late, inside the grace period
+    late = await service.run_schedule(GUILD)  # claimed, still being posted
+    assert late.post is not None
+    clock.advance(minutes=1)  # another process for the same shard starts now
+    assert await service.recover() == []
+    assert (await quiz_row(service, late.post.quiz_id)).status == "posting"
+    clock.advance(minutes=10)  # really interrupted this time
+    await service.recover()
+    assert (await quiz_row(service, late.post.quiz_id)).status == "skipped"
+
+
 async def test_answers_count_once_inside_the_window_and_extra_time_doubles_it(
     service: DailyService, tutor: Tutor, clock: FakeClock
 ) -> None:

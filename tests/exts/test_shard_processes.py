@@ -41,8 +41,7 @@ pytestmark = pytest.mark.slow
 SHARD_COUNT = 2
 TOKEN = "fake-shard-process-token"
 #: How long before start-up every quiz was due: inside the grace period, so each is posted
-#: late. Kept (with the start-up timeout) under ``STALE_POSTING``, after which a starting
-#: process treats another's quiz still being posted as abandoned.
+#: late. (A starting process gives up another's post only ``STALE_POSTING`` after its claim.)
 LATE_BY = timedelta(minutes=2)
 #: Generous: two bot processes start at once on a possibly loaded 2-core machine.
 STARTUP_TIMEOUT_S = 90.0

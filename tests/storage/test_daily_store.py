@@ -4,7 +4,7 @@ two processes race, and every status change or reminder claim happens once."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.storage import crud
 from bot.storage import daily as store
@@ -24,7 +24,12 @@ async def make_guild(db: Database) -> None:
 async def claim(db: Database, local_date: str = "2026-01-05") -> DailyQuiz | None:
     async with db.session() as session:
         return await store.claim_daily_quiz(
-            session, guild_id=GUILD, local_date=local_date, scheduled_for=NOW, channel_id=1
+            session,
+            guild_id=GUILD,
+            local_date=local_date,
+            scheduled_for=NOW,
+            channel_id=1,
+            now=NOW + timedelta(minutes=3),
         )
 
 
