@@ -1,12 +1,14 @@
-"""Benchmark: graded answers per second through the button-click code path, into SQLite.
+"""Benchmark: graded answers per second through the button-click code path.
 
 Simulated members each get a question (``Tutor.quiz``) and answer it with the same call a
 Discord button click makes (``Tutor.act(learner, "an:<prompt>:<option>")``): grading,
 FSRS update, one attempt row. Many members answer concurrently, as after a daily quiz.
+By default into a temporary SQLite file; ``--database-url`` names an empty database
+instead (e.g. PostgreSQL).
 
 Usage: ``.venv/bin/python benchmarks/answers.py [--members 200] [--answers 10]``.
 The last output line is JSON: ``answers_per_s``, ``p50_ms``, ``p99_ms``, ``sent``,
-``stored``, ``lost``.
+``stored``, ``lost``, ``lane`` (which answer path ran), ``cpus`` and ``load_avg_1m``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import tempfile
@@ -41,7 +44,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def run(
     members: int, answers: int, concurrency: int, database_url: str | None = None
-) -> dict[str, float | int]:
+) -> dict[str, float | int | str]:
     """Prepare prompts, then time the answers alone (the click path)."""
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
@@ -71,6 +74,7 @@ async def run(
         started = time.perf_counter()
         await asyncio.gather(*(answer(learner, token) for learner, token in tokens))
         elapsed = time.perf_counter() - started
+        lane = "sqlite" if tutor.lane else "postgresql" if tutor.pg_lane else "orm"
         async with engine.db.session() as session:
             stored = int((await session.exec(select(func.count()).select_from(Attempt))).one())
         await engine.close()
@@ -85,6 +89,9 @@ async def run(
         "members": members,
         "concurrency": concurrency,
         "seconds": round(elapsed, 2),
+        "lane": lane,
+        "cpus": os.cpu_count() or 0,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
     }
 
 

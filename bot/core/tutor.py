@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,13 +53,18 @@ from bot.core.stats import (
 )
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
 from bot.log import get_logger
-from bot.storage import answer_sql, crud
+from bot.storage import answer_sql, crud, pg_answer_sql
 from bot.storage import leaderboard as stats_store
+from bot.storage.answer_rows import AnswerFacts, PromptRow
 from bot.storage.db import Database, sqlite_path
 from bot.storage.lane import SqliteLane
 from bot.storage.models import Attempt, Item, Prompt, StudySession, User
+from bot.storage.pg_lane import PgLane, StaleRead, is_asyncpg_url
 from bot.storage.privacy import find_user
 from bot.storage.writer import AnswerWriter
+
+if TYPE_CHECKING:
+    import asyncpg  # type: ignore[import-untyped]
 
 log = get_logger(__name__)
 
@@ -70,7 +75,7 @@ MAX_DURATION = timedelta(minutes=30)
 MAX_EXPLANATION_CHARS = 2000
 #: The review footer counts due cards up to this many ("99+ due now").
 DUE_SHOWN_MAX = 99
-#: Answers in flight at once on the async path (below the connection pool's size).
+#: Answers in flight at once on the ORM path (below the connection pool's size).
 ANSWER_CONCURRENCY = 8
 STREAK_LOOKBACK = timedelta(days=400)
 
@@ -141,11 +146,13 @@ class Tutor:
         self._items: OrderedDict[tuple[int, str], StudyItem] = OrderedDict()
         self._known_guilds: set[int] = set()
         self._items_lock = threading.Lock()
-        # Answers are group-committed: many members' answers share one transaction. On a
-        # SQLite file the whole answer runs on the lane's own connection; elsewhere
-        # (PostgreSQL) through the async driver and the batch writer.
+        # The whole answer is a round of plain SQL on a lane of its own: on a SQLite file
+        # the lane's connection group-commits many members' answers in one transaction; on
+        # PostgreSQL (asyncpg) a small pool runs one transaction per answer. Any other
+        # database goes through the ORM and the group-commit writer.
         path = sqlite_path(db.url) if db.is_sqlite else None
         self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
+        self.pg_lane: PgLane | None = PgLane(db.url) if is_asyncpg_url(db.url) else None
         self.writer = AnswerWriter(db)
         self._answer_slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
 
@@ -153,6 +160,8 @@ class Tutor:
         """Finish writing queued answers."""
         if self.lane is not None:
             await self.lane.close()
+        if self.pg_lane is not None:
+            await self.pg_lane.close()
         await self.writer.close()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -310,7 +319,7 @@ class Tutor:
             out.footer = "Answer in your own words."
         return out.build()
 
-    def _next_choice(self, prompt: Prompt, item: StudyItem) -> Choice | None:
+    def _next_choice(self, prompt: PromptRow, item: StudyItem) -> Choice | None:
         """The "move on" button after an answer, matching how the item was asked."""
         if prompt.mode == "review":
             token = actions.Next("review").token()
@@ -818,7 +827,7 @@ class Tutor:
         out.footer = "How well did you remember it?"
         return out.build()
 
-    def _duration_ms(self, prompt: Prompt) -> int:
+    def _duration_ms(self, prompt: PromptRow) -> int:
         elapsed = self._now() - prompt.presented_at
         elapsed = max(timedelta(0), min(elapsed, MAX_DURATION))
         return int(elapsed.total_seconds() * 1000)
@@ -826,7 +835,7 @@ class Tutor:
     def _schedule_note(self, state: CardState) -> str:
         return f"Next review {describe_interval(state.due - self._now())}."
 
-    async def _finish(self, prompt: Prompt, item: StudyItem, out: ReplyBuilder) -> Reply:
+    async def _finish(self, prompt: PromptRow, item: StudyItem, out: ReplyBuilder) -> Reply:
         """Add the "what next" part: test progress/results or the Next button."""
         if prompt.mode == "test" and prompt.session_id is not None:
             async with self.db.session() as session:
@@ -861,105 +870,139 @@ class Tutor:
         window_checked: bool,
     ) -> Reply:
         """Grade an answer, update the member's card and log the attempt, exactly once."""
-        now = self._now()
+        request = AnswerRequest(learner, action, text, self._now(), window_checked)
         if learner.guild_id is not None and learner.guild_id not in self._known_guilds:
             async with self.db.session() as session:
                 await self._user(session, learner)
                 await session.commit()
         if self.lane is not None:
-            outcome = await self.lane.run(
-                lambda conn: self._answer_in_lane(conn, learner, action, text, now, window_checked)
-            )
+            outcome = await self.lane.run(lambda conn: self._answer_in_lane(conn, request))
+        elif self.pg_lane is not None:
+            outcome = await self.pg_lane.run(lambda conn: self._answer_on_pg(conn, request))
         else:
             # Queue here rather than in the connection pool, whose wait times out.
             async with self._answer_slots:
-                outcome = await self._answer_with_session(
-                    learner, action, text, now, window_checked
-                )
+                outcome = await self._answer_with_session(request)
         return await self._finish(outcome.prompt, outcome.item, self._feedback(outcome))
 
-    def _answer_in_lane(
-        self,
-        conn: sqlite3.Connection,
-        learner: Learner,
-        action: actions.Answer | actions.Rate | actions.SubmitExplanation,
-        text: str | None,
-        now: datetime,
-        window_checked: bool,
-    ) -> AnswerOutcome:
+    # Every path answers in three steps: read the facts (member, prompt and item, card),
+    # decide (:meth:`_decide_answer`, no I/O, the same for all), write (attempt + card, or
+    # "already answered"). Only the reading and writing differ per database.
+
+    def _answer_in_lane(self, conn: sqlite3.Connection, request: AnswerRequest) -> AnswerOutcome:
         """The whole answer on the SQLite lane's connection (runs in its thread)."""
-        user_id = answer_sql.member_id(
+        learner = request.learner
+        facts = answer_sql.answer_facts(
             conn,
             platform=learner.platform,
             external_id=learner.external_id,
             display_name=learner.display_name,
-            now=now,
+            prompt_id=request.action.prompt_id,
+            now=request.now,
         )
-        row = answer_sql.prompt_row(conn, action.prompt_id)
+        plan = self._decide_answer(request, facts)
+        outcome = plan.outcome
+        if not answer_sql.insert_attempt(conn, plan.attempt):
+            earlier = answer_sql.earlier_attempt(
+                conn, prompt_id=plan.attempt["prompt_id"], user_id=facts.user_id
+            )
+            raise AlreadyAnswered(_already_answered_message(outcome.item, earlier))
+        answer_sql.save_card_state(
+            conn,
+            user_id=facts.user_id,
+            item_id=outcome.item.id,
+            state=outcome.state,
+            now=request.now,
+        )
+        return outcome
+
+    async def _answer_on_pg(
+        self, conn: asyncpg.Connection, request: AnswerRequest
+    ) -> AnswerOutcome:
+        """The whole answer in one transaction on the PostgreSQL lane (two round trips)."""
+        learner = request.learner
+        facts = await pg_answer_sql.answer_facts(
+            conn,
+            platform=learner.platform,
+            external_id=learner.external_id,
+            display_name=learner.display_name,
+            prompt_id=request.action.prompt_id,
+            now=request.now,
+        )
+        plan = self._decide_answer(request, facts)
+        written = await pg_answer_sql.write_answer(
+            conn, attempt=plan.attempt, state=plan.outcome.state, read=facts.card
+        )
+        if not written.attempt_stored:
+            earlier = await pg_answer_sql.earlier_attempt(
+                conn, prompt_id=plan.attempt["prompt_id"], user_id=facts.user_id
+            )
+            raise AlreadyAnswered(_already_answered_message(plan.outcome.item, earlier))
+        if not written.card_stored:
+            # Another answer of this member to this item got in first: decide again on it.
+            raise StaleRead(f"card of member {facts.user_id} for item {plan.outcome.item.id}")
+        return plan.outcome
+
+    async def _answer_with_session(self, request: AnswerRequest) -> AnswerOutcome:
+        """The same answer through the ORM and the group-commit writer (other databases)."""
+        async with self.db.session() as session:
+            user = await self._user(session, request.learner)
+            assert user.id is not None
+            found = await crud.prompt_with_item(session, prompt_id=request.action.prompt_id)
+            row = PromptRow.from_models(*found) if found is not None else None
+            stored = (
+                await crud.get_review_state(session, user_id=user.id, item_id=row.item_id)
+                if row is not None
+                else None
+            )
+            facts = AnswerFacts(
+                user_id=user.id, prompt=row, card=crud.card_state(stored) if stored else None
+            )
+            plan = self._decide_answer(request, facts)
+            state: dict[str, Any] = {
+                "user_id": user.id,
+                "item_id": plan.outcome.item.id,
+                "first_seen_at": request.now,
+            }
+            state.update(plan.outcome.state.columns())
+            # Release this session's connection (and any write lock) before the group commit.
+            await session.commit()
+            try:
+                await self.writer.submit(attempt=plan.attempt, state=state)
+            except AlreadyAnswered:
+                earlier = await crud.find_attempt(
+                    session, prompt_id=plan.attempt["prompt_id"], user_id=user.id
+                )
+                found_earlier = (earlier.answer, earlier.correct) if earlier else None
+                raise AlreadyAnswered(
+                    _already_answered_message(plan.outcome.item, found_earlier)
+                ) from None
+        return plan.outcome
+
+    def _decide_answer(self, request: AnswerRequest, facts: AnswerFacts) -> AnswerPlan:
+        """The rules of an answer, on what storage read (no I/O; raises friendly errors).
+
+        Checks the prompt exists, is this member's (or open to all) and, for a shared daily
+        quiz question, that the daily quiz checked its window; grades the answer; reviews the
+        card with FSRS; builds the attempt row.
+        """
+        row = facts.prompt
         if row is None:
             raise ExpiredAction(actions.EXPIRED_MESSAGE)
-        if row.user_id is not None and row.user_id != user_id:
+        if row.user_id is not None and row.user_id != facts.user_id:
             raise NotYourQuestion(NOT_YOURS)
         item = self._cached_item(
             row.item_id, row.item_deck, row.item_guild_id, row.item_payload, row.item_hash
         )
-        prompt = Prompt(
-            id=row.id,
-            item_id=row.item_id,
-            user_id=row.user_id,
-            guild_id=row.guild_id,
-            mode=row.mode,
-            session_id=row.session_id,
-            position=row.position,
-            presented_at=row.presented_at,
-            revealed_at=row.revealed_at,
+        _refuse_unchecked_daily(row, request.window_checked)
+        graded = grade_action(item, row, request.action, request.text)
+        duration = self._duration_ms(row)
+        after = self.srs.review(facts.card, graded.grade, request.now, duration)
+        attempt = _attempt_values(
+            facts.user_id, item, row, request.learner, graded, duration, request.now
         )
-        _refuse_unchecked_daily(prompt, window_checked)
-        graded = grade_action(item, prompt, action, text)
-        before = answer_sql.card_state(conn, user_id=user_id, item_id=item.id)
-        duration = self._duration_ms(prompt)
-        after = self.srs.review(before, graded.grade, now, duration)
-        attempt = _attempt_values(user_id, item, prompt, learner, graded, duration, now)
-        if not answer_sql.insert_attempt(conn, attempt):
-            earlier = answer_sql.earlier_attempt(conn, prompt_id=row.id, user_id=user_id)
-            raise AlreadyAnswered(_already_answered_message(item, earlier))
-        answer_sql.save_card_state(conn, user_id=user_id, item_id=item.id, state=after, now=now)
-        return AnswerOutcome(prompt=prompt, item=item, graded=graded, state=after)
-
-    async def _answer_with_session(
-        self,
-        learner: Learner,
-        action: actions.Answer | actions.Rate | actions.SubmitExplanation,
-        text: str | None,
-        now: datetime,
-        window_checked: bool,
-    ) -> AnswerOutcome:
-        """The same answer through the async driver and the group-commit writer."""
-        async with self.db.session() as session:
-            user = await self._user(session, learner)
-            assert user.id is not None
-            prompt, item = await self._owned_prompt(session, action.prompt_id, user)
-            _refuse_unchecked_daily(prompt, window_checked)
-            graded = grade_action(item, prompt, action, text)
-            stored = await crud.get_review_state(session, user_id=user.id, item_id=item.id)
-            duration = self._duration_ms(prompt)
-            after = self.srs.review(
-                crud.card_state(stored) if stored else None, graded.grade, now, duration
-            )
-            attempt = _attempt_values(user.id, item, prompt, learner, graded, duration, now)
-            state = {"user_id": user.id, "item_id": item.id, "first_seen_at": now}
-            state.update(after.columns())
-            # Release this session's connection (and any write lock) before the group commit.
-            await session.commit()
-            try:
-                await self.writer.submit(attempt=attempt, state=state)
-            except AlreadyAnswered:
-                earlier = await crud.find_attempt(
-                    session, prompt_id=prompt.id or 0, user_id=user.id
-                )
-                found = (earlier.answer, earlier.correct) if earlier else None
-                raise AlreadyAnswered(_already_answered_message(item, found)) from None
-        return AnswerOutcome(prompt=prompt, item=item, graded=graded, state=after)
+        outcome = AnswerOutcome(prompt=row, item=item, graded=graded, state=after)
+        return AnswerPlan(outcome=outcome, attempt=attempt)
 
     def _feedback(self, outcome: AnswerOutcome) -> ReplyBuilder:
         """What the member sees after answering (before the "what next" part)."""
@@ -1014,17 +1057,36 @@ class Graded:
 class AnswerOutcome:
     """A stored answer: where it was asked, what it was, how it was graded, the new card."""
 
-    prompt: Prompt
+    prompt: PromptRow
     item: StudyItem
     graded: Graded
     state: CardState
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRequest:
+    """One answer as the member gave it, stamped with the time it arrived."""
+
+    learner: Learner
+    action: actions.Answer | actions.Rate | actions.SubmitExplanation
+    text: str | None
+    now: datetime
+    window_checked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPlan:
+    """A decided answer, not yet stored: its outcome and the attempt row to append."""
+
+    outcome: AnswerOutcome
+    attempt: dict[str, Any]
 
 
 #: Mode of the prompts a server's daily quiz posts for everyone.
 DAILY_MODE = "daily"
 
 
-def _refuse_unchecked_daily(prompt: Prompt, window_checked: bool) -> None:
+def _refuse_unchecked_daily(prompt: PromptRow, window_checked: bool) -> None:
     """A shared daily-quiz question is answered through its own (windowed) buttons only."""
     if prompt.mode == DAILY_MODE and prompt.user_id is None and not window_checked:
         raise ExpiredAction("Answer the daily quiz with the buttons on its message.")
@@ -1032,7 +1094,7 @@ def _refuse_unchecked_daily(prompt: Prompt, window_checked: bool) -> None:
 
 def grade_action(
     item: StudyItem,
-    prompt: Prompt,
+    prompt: PromptRow,
     action: actions.Answer | actions.Rate | actions.SubmitExplanation,
     text: str | None,
 ) -> Graded:
@@ -1086,7 +1148,7 @@ def grade_action(
 def _attempt_values(
     user_id: int,
     item: StudyItem,
-    prompt: Prompt,
+    prompt: PromptRow,
     learner: Learner,
     graded: Graded,
     duration_ms: int,

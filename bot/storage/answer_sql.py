@@ -9,31 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.core.scheduling import CardState
+from bot.storage.answer_rows import AnswerFacts, PromptRow
 from bot.storage.lane import from_sqlite_time, to_sqlite_time
-
-
-@dataclass(frozen=True, slots=True)
-class PromptRow:
-    """A prompt and the item it shows."""
-
-    id: int
-    item_id: int
-    user_id: int | None
-    guild_id: int | None
-    mode: str
-    session_id: int | None
-    position: int | None
-    presented_at: datetime
-    revealed_at: datetime | None
-    item_deck: str
-    item_guild_id: int | None
-    item_payload: dict[str, Any]
-    item_hash: str
 
 
 def member_id(
@@ -106,6 +87,24 @@ def card_state(conn: sqlite3.Connection, *, user_id: int, item_id: int) -> CardS
         reps=row[6],
         lapses=row[7],
     )
+
+
+def answer_facts(
+    conn: sqlite3.Connection,
+    *,
+    platform: str,
+    external_id: str,
+    display_name: str,
+    prompt_id: int,
+    now: datetime,
+) -> AnswerFacts:
+    """The member (created on first sight), the prompt with its item, and their card."""
+    user_id = member_id(
+        conn, platform=platform, external_id=external_id, display_name=display_name, now=now
+    )
+    row = prompt_row(conn, prompt_id)
+    card = card_state(conn, user_id=user_id, item_id=row.item_id) if row is not None else None
+    return AnswerFacts(user_id=user_id, prompt=row, card=card)
 
 
 def insert_attempt(conn: sqlite3.Connection, attempt: dict[str, Any]) -> bool:

@@ -1,0 +1,287 @@
+"""The PostgreSQL answer lane: plain asyncpg, one transaction per answer.
+
+The URL and error tests run everywhere; the rest need a PostgreSQL server
+(``TEST_DATABASE_URL``) and are skipped without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.core.clock import FakeClock
+from bot.core.replies import Reply
+from bot.core.tutor import Learner, Tutor
+from bot.errors import AlreadyAnswered, ExpiredAction, NotYourQuestion, StorageError
+from bot.storage import pg_answer_sql
+from bot.storage.db import Database
+from bot.storage.models import Attempt, Prompt, ReviewState, User
+from bot.storage.pg_lane import PgLane, StaleRead, asyncpg_connect_args, is_asyncpg_url
+from tests.conftest import TEST_DATABASE_URL
+
+DECK = "tensorflow-training-basics"
+
+needs_postgres = pytest.mark.skipif(
+    not TEST_DATABASE_URL, reason="needs PostgreSQL (set TEST_DATABASE_URL)"
+)
+
+
+# -- the URL, everywhere ----------------------------------------------------------------------
+
+
+def test_the_sqlalchemy_url_becomes_asyncpg_arguments() -> None:
+    url = (
+        "postgresql+asyncpg://tu%40tor:p%40ss%2Fw%3Ard@db.example:6543/study"
+        "?ssl=require&command_timeout=5&prepared_statement_cache_size=0"
+    )
+    assert asyncpg_connect_args(url) == {
+        "user": "tu@tor",
+        "password": "p@ss/w:rd",
+        "host": "db.example",
+        "port": 6543,
+        "database": "study",
+        "ssl": "require",
+        "command_timeout": "5",
+        "statement_cache_size": 0,
+    }
+
+
+def test_a_url_without_host_or_port_leaves_them_to_asyncpg() -> None:
+    args = asyncpg_connect_args("postgresql+asyncpg://tutor@/tutor?host=/var/run/postgresql")
+    assert args == {"user": "tutor", "database": "tutor", "host": "/var/run/postgresql"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+asyncpg://u:p@localhost/db", True),
+        ("postgresql+psycopg://u:p@localhost/db", False),
+        ("postgresql://u:p@localhost/db", False),
+        ("sqlite+aiosqlite:///data/tutor.db", False),
+    ],
+)
+def test_only_asyncpg_urls_take_the_lane(url: str, expected: bool) -> None:
+    assert is_asyncpg_url(url) is expected
+    if not expected:
+        with pytest.raises(ValueError):
+            asyncpg_connect_args(url)
+
+
+async def test_an_unreachable_server_is_a_friendly_storage_error() -> None:
+    lane = PgLane("postgresql+asyncpg://tutor:secret@127.0.0.1:9/tutor")
+
+    async def job(_conn: Any) -> None:
+        raise AssertionError("never runs")
+
+    with pytest.raises(StorageError) as refused:
+        await lane.run(job)
+    assert "cannot be used right now" in str(refused.value)
+    assert "secret" not in str(refused.value)
+    await lane.close()
+
+
+def test_the_tutor_picks_the_lane_of_its_database(tutor: Tutor) -> None:
+    if TEST_DATABASE_URL:
+        assert tutor.pg_lane is not None and tutor.lane is None
+    else:
+        assert tutor.pg_lane is None and tutor.lane is not None
+
+
+# -- against PostgreSQL -------------------------------------------------------------------------
+
+
+def choice(reply: Reply, key: str) -> str:
+    found = reply.choice_for(key)
+    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
+    return found.action
+
+
+def prompt_of(reply: Reply) -> int:
+    return int(reply.choices[0].action.split(":")[1])
+
+
+async def rows(db: Database, model: type[Any]) -> list[Any]:
+    async with db.session() as s:
+        return list((await s.exec(select(model))).all())
+
+
+async def item_of(db: Database, reply: Reply) -> int:
+    async with db.session() as s:
+        prompt = await s.get(Prompt, prompt_of(reply))
+        assert prompt is not None
+        return prompt.item_id
+
+
+async def count(db: Database, model: type[Any]) -> int:
+    async with db.session() as s:
+        return int((await s.exec(select(func.count()).select_from(model))).one())
+
+
+@needs_postgres
+async def test_rows_read_back_through_the_models_as_the_orm_writes_them(
+    tutor: Tutor, db: Database, clock: FakeClock
+) -> None:
+    assert tutor.pg_lane is not None
+    # Microseconds and a non-UTC zone: both must survive the trip.
+    clock.set(datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Berlin")))
+    lane_member = Learner("discord", "1001", "Ann Lane", guild_id=77, guild_name="Study")
+    orm_member = Learner("discord", "1002", "Bo Orm", guild_id=77, guild_name="Study")
+    question = await tutor.quiz(lane_member, DECK, shared=True)
+    clock.advance(seconds=12.5)
+
+    lane_reply = await tutor.act(lane_member, choice(question, "B"))
+    lane = tutor.pg_lane
+    tutor.pg_lane = None  # the same answer through the ORM and the group-commit writer
+    try:
+        orm_reply = await tutor.act(orm_member, choice(question, "B"))
+    finally:
+        tutor.pg_lane = lane
+    assert lane.commits == 1
+    assert (lane_reply.title, lane_reply.text, lane_reply.footer) == (
+        orm_reply.title,
+        orm_reply.text,
+        orm_reply.footer,
+    )
+
+    users = {u.external_id: u for u in await rows(db, User)}
+    assert users["1001"].display_name == "Ann Lane"
+    assert users["1001"].extra_time is False and users["1001"].remind_enabled is False
+    by_user = {a.user_id: a for a in await rows(db, Attempt)}
+    from_lane, from_orm = by_user[users["1001"].id], by_user[users["1002"].id]
+    skip = {"id", "user_id"}
+    assert {k: v for k, v in from_lane.model_dump().items() if k not in skip} == {
+        k: v for k, v in from_orm.model_dump().items() if k not in skip
+    }
+    assert from_lane.created_at == clock.now() and from_lane.created_at.tzinfo == UTC
+    assert from_lane.created_at.microsecond == 623456
+    assert from_lane.duration_ms == 12500 and from_lane.guild_id == 77
+    assert type(from_lane.correct) is bool and type(from_lane.score) is float
+    cards = {c.user_id: c for c in await rows(db, ReviewState)}
+    lane_card, orm_card = cards[users["1001"].id], cards[users["1002"].id]
+    assert {k: v for k, v in lane_card.model_dump().items() if k != "user_id"} == {
+        k: v for k, v in orm_card.model_dump().items() if k != "user_id"
+    }
+    assert lane_card.first_seen_at == clock.now() and lane_card.due.tzinfo == UTC
+
+
+@needs_postgres
+async def test_a_second_review_updates_the_card_and_keeps_first_seen(
+    tutor: Tutor, db: Database, clock: FakeClock, alice: Learner
+) -> None:
+    first_seen = clock.now()
+    question = await tutor.quiz(alice, DECK)
+    await tutor.act(alice, choice(question, "A"))
+    clock.advance(days=3)
+    [card] = await rows(db, ReviewState)
+    again = await tutor.present_item(alice, card.item_id, "quiz")
+    await tutor.act(alice, choice(again, "A"))
+    [card] = await rows(db, ReviewState)
+    assert (card.reps, card.first_seen_at, card.last_review) == (2, first_seen, clock.now())
+    assert await count(db, Attempt) == 2
+
+
+@needs_postgres
+async def test_concurrent_double_clicks_are_stored_once_and_told_the_first_answer(
+    tutor: Tutor, db: Database
+) -> None:
+    # New members: their three clicks also race to create the member's row.
+    members = [Learner("discord", str(5000 + n), f"m{n}", guild_id=9) for n in range(40)]
+    question = await tutor.quiz(members[0], DECK, shared=True)
+    clicks = [(m, "ABCD"[n % 4]) for n, m in enumerate(members) for _ in range(3)]
+    results = await asyncio.gather(
+        *(tutor.act(m, choice(question, key)) for m, key in clicks), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, AlreadyAnswered)]
+    assert [r for r in results if isinstance(r, BaseException) and r not in refused] == []
+    assert len(refused) == 2 * len(members)
+    assert all("You already answered this one: " in str(r) for r in refused)
+    attempts = await rows(db, Attempt)
+    assert len(attempts) == len(members)
+    assert {c.reps for c in await rows(db, ReviewState)} == {1}
+    assert await count(db, User) == len(members)
+
+
+@needs_postgres
+async def test_a_failure_mid_answer_leaves_nothing_behind(
+    tutor: Tutor, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asker = Learner("discord", "1", "Asker", guild_id=5)
+    newcomer = Learner("discord", "2", "New", guild_id=5)
+    question = await tutor.quiz(asker, DECK, shared=True)
+    real_write = pg_answer_sql.write_answer
+
+    async def write_then_fail(conn: Any, **kwargs: Any) -> Any:
+        await real_write(conn, **kwargs)  # the attempt and the card are written…
+        raise RuntimeError("connection lost")  # …then the answer fails before COMMIT
+
+    monkeypatch.setattr(pg_answer_sql, "write_answer", write_then_fail)
+    users_before = await count(db, User)
+    with pytest.raises(RuntimeError):
+        await tutor.act(newcomer, choice(question, "A"))
+    assert await count(db, Attempt) == 0
+    assert await count(db, ReviewState) == 0
+    assert await count(db, User) == users_before  # the new member's row went too
+
+    monkeypatch.setattr(pg_answer_sql, "write_answer", real_write)
+    answered = await tutor.act(newcomer, choice(question, "A"))
+    assert "Correct" in answered.title or "Not quite" in answered.title
+    assert await count(db, Attempt) == 1
+
+
+@needs_postgres
+async def test_refused_answers_write_nothing(
+    tutor: Tutor, db: Database, alice: Learner, bob: Learner
+) -> None:
+    mine = await tutor.quiz(alice, DECK)
+    users = await count(db, User)
+    with pytest.raises(NotYourQuestion):
+        await tutor.act(Learner("local", "carol", "Carol"), choice(mine, "A"))
+    with pytest.raises(ExpiredAction):
+        await tutor.act(bob, f"an:{prompt_of(mine) + 1000}:0")
+    assert await count(db, Attempt) == 0
+    assert await count(db, User) == users  # neither Carol nor (unseen) Bob was created
+
+
+@needs_postgres
+async def test_two_answers_to_one_card_at_once_both_count(
+    tutor: Tutor, db: Database, alice: Learner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read the card before either writes; the second is decided again, not lost."""
+    item_id = await item_of(db, await tutor.quiz(alice, DECK))
+    one = await tutor.present_item(alice, item_id, "quiz")
+    two = await tutor.present_item(alice, item_id, "quiz")
+    real_facts = pg_answer_sql.answer_facts
+    both_read = asyncio.Barrier(2)
+    calls = 0
+
+    async def facts_then_wait(conn: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        found = await real_facts(conn, **kwargs)
+        if calls <= 2:
+            await asyncio.wait_for(both_read.wait(), 10)
+        return found
+
+    monkeypatch.setattr(pg_answer_sql, "answer_facts", facts_then_wait)
+    await asyncio.gather(tutor.act(alice, choice(one, "A")), tutor.act(alice, choice(two, "B")))
+    assert tutor.pg_lane is not None and tutor.pg_lane.retries == 1
+    [card] = await rows(db, ReviewState)
+    assert card.reps == 2
+    assert await count(db, Attempt) == 2
+
+
+@needs_postgres
+async def test_a_conflict_that_keeps_coming_back_is_reported(tutor: Tutor) -> None:
+    assert tutor.pg_lane is not None
+
+    async def always_stale(_conn: Any) -> None:
+        raise StaleRead("test")
+
+    with pytest.raises(StorageError, match="could not be saved"):
+        await tutor.pg_lane.run(always_stale)
