@@ -53,18 +53,19 @@ from bot.core.stats import (
 )
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
 from bot.log import get_logger
-from bot.storage import answer_sql, crud, pg_answer_sql
+from bot.storage import answer_sql, crud
 from bot.storage import leaderboard as stats_store
-from bot.storage.answer_rows import AnswerFacts, PromptRow
+from bot.storage.answer_rows import AnswerFacts, PromptRow, StaleRead, is_asyncpg_url
 from bot.storage.db import Database, sqlite_path
 from bot.storage.lane import SqliteLane
 from bot.storage.models import Attempt, Item, Prompt, StudySession, User
-from bot.storage.pg_lane import PgLane, StaleRead, is_asyncpg_url
 from bot.storage.privacy import find_user
 from bot.storage.writer import AnswerWriter
 
 if TYPE_CHECKING:
     import asyncpg  # type: ignore[import-untyped]
+
+    from bot.storage.pg_lane import PgLane
 
 log = get_logger(__name__)
 
@@ -152,7 +153,11 @@ class Tutor:
         # database goes through the ORM and the group-commit writer.
         path = sqlite_path(db.url) if db.is_sqlite else None
         self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
-        self.pg_lane: PgLane | None = PgLane(db.url) if is_asyncpg_url(db.url) else None
+        self.pg_lane: PgLane | None = None
+        if is_asyncpg_url(db.url):
+            from bot.storage.pg_lane import PgLane  # the driver only when it is used
+
+            self.pg_lane = PgLane(db.url)
         self.writer = AnswerWriter(db)
         self._answer_slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
 
@@ -920,6 +925,8 @@ class Tutor:
         self, conn: asyncpg.Connection, request: AnswerRequest
     ) -> AnswerOutcome:
         """The whole answer in one transaction on the PostgreSQL lane (two round trips)."""
+        from bot.storage import pg_answer_sql
+
         learner = request.learner
         facts = await pg_answer_sql.answer_facts(
             conn,

@@ -11,8 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bot.core.scheduling import CardState
 from bot.storage.models import Item, Prompt
+
+
+class StaleRead(Exception):
+    """Raised by a job when a row it read changed before it wrote; the job runs again."""
+
+
+def is_asyncpg_url(url: str) -> bool:
+    """True for ``postgresql+asyncpg://`` URLs (the PostgreSQL lane talks to asyncpg directly).
+
+    Kept here, away from :mod:`bot.storage.pg_lane`, so a SQLite deployment never imports
+    the PostgreSQL driver.
+    """
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg"
 
 
 @dataclass(frozen=True, slots=True)

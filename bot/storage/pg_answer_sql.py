@@ -25,8 +25,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from bot.core.clock import to_utc
 from bot.core.scheduling import CardState
-from bot.storage.answer_rows import AnswerFacts, PromptRow
-from bot.storage.pg_lane import StaleRead
+from bot.storage.answer_rows import AnswerFacts, PromptRow, StaleRead
 
 #: The member's id (found, or inserted on first sight), the prompt and its item, and the
 #: member's card for that item. No row at all means another transaction inserted the same

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.errors import StorageError, TutorError
 from bot.log import get_logger
+from bot.storage.answer_rows import StaleRead, is_asyncpg_url
 from bot.storage.db import describe_storage_failure
 
 log = get_logger(__name__)
@@ -41,16 +42,6 @@ DEFAULT_POOL_SIZE = 8
 #: Runs of one job before a conflict that keeps coming back is reported to the member.
 MAX_TRIES = 5
 NOT_SAVED = "Your answer could not be saved. Please try again."
-
-
-class StaleRead(Exception):
-    """Raised by a job when a row it read changed before it wrote; the job runs again."""
-
-
-def is_asyncpg_url(url: str) -> bool:
-    """True for ``postgresql+asyncpg://`` URLs (the driver this lane talks to directly)."""
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg"
 
 
 def asyncpg_connect_args(url: str) -> dict[str, Any]:

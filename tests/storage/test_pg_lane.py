@@ -7,7 +7,11 @@ The URL and error tests run everywhere; the rest need a PostgreSQL server
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,14 +19,16 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
 from bot.core.replies import Reply
 from bot.core.tutor import Learner, Tutor
 from bot.errors import AlreadyAnswered, ExpiredAction, NotYourQuestion, StorageError
 from bot.storage import pg_answer_sql
+from bot.storage.answer_rows import StaleRead, is_asyncpg_url
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Prompt, ReviewState, User
-from bot.storage.pg_lane import PgLane, StaleRead, asyncpg_connect_args, is_asyncpg_url
+from bot.storage.pg_lane import PgLane, asyncpg_connect_args
 from tests.conftest import TEST_DATABASE_URL
 
 DECK = "tensorflow-training-basics"
@@ -285,3 +291,29 @@ async def test_a_conflict_that_keeps_coming_back_is_reported(tutor: Tutor) -> No
 
     with pytest.raises(StorageError, match="could not be saved"):
         await tutor.pg_lane.run(always_stale)
+
+
+def test_a_sqlite_bot_never_imports_the_postgresql_driver(tmp_path: Path) -> None:
+    """The lane's driver is loaded only for a PostgreSQL URL (a few MB saved otherwise)."""
+    code = (
+        "import asyncio, sys\n"
+        "from bot.app import open_engine\n"
+        "from bot.settings import Settings\n"
+        "import bot.exts.client, bot.console.app\n"
+        "async def main():\n"
+        f"    url = 'sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}'\n"
+        "    engine = await open_engine(Settings(database_url=url))\n"
+        "    await engine.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncpg'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
