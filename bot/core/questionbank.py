@@ -42,7 +42,7 @@ from bot.core.content import (
 from bot.core.permissions import SERVER_ONLY
 from bot.core.replies import Choice, Reply, ReplyBuilder, Tone
 from bot.core.tutor import Learner
-from bot.errors import BadInput, NotFound, PermissionDenied
+from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
 from bot.log import get_logger
 from bot.storage import bank, crud
 from bot.storage.db import Database
@@ -287,6 +287,24 @@ def build_item(draft: QuestionDraft) -> AnyItem:
     if draft.kind == "practice":
         raw["hint"], raw["steps"], raw["mistakes"] = parse_practice_lines(draft.practice)
     return validate_question(raw)
+
+
+DRAFT_GONE = (
+    "That form has expired (they are kept for a day). Nothing was saved: copy your text from "
+    "the message and start again with /question add."
+)
+
+
+def draft_fields(draft: QuestionDraft) -> dict[str, str]:
+    """A draft as a plain mapping (to store it)."""
+    return {name: str(getattr(draft, name)) for name in QuestionDraft.__dataclass_fields__}
+
+
+def draft_from_fields(fields: Mapping[str, Any]) -> QuestionDraft:
+    """The inverse of :func:`draft_fields`; unknown keys are ignored, missing ones empty."""
+    return QuestionDraft(
+        **{name: str(fields.get(name) or "") for name in QuestionDraft.__dataclass_fields__}
+    )
 
 
 def draft_from_item(deck: str, item: AnyItem) -> QuestionDraft:
@@ -812,6 +830,44 @@ class QuestionBank:
             footer=f"Change it with /question edit id:{row.id}.",
             private=True,
         )
+
+    async def keep_draft(self, member: Learner, draft: QuestionDraft, item_id: int | None) -> str:
+        """Keep a refused form for "Edit and retry" (restart-safe); returns its key.
+
+        The key is ``<row id>-<unix time kept>``, so a key stays tied to its own draft even
+        if the database later reuses the row id of an expired one.
+        """
+        now = self._now()
+        async with self.db.session() as session:
+            guild_id, user_id = await self._actor(session, member)
+            draft_id = await bank.keep_form_draft(
+                session,
+                user_id=user_id,
+                guild_id=guild_id,
+                item_id=item_id,
+                fields=draft_fields(draft),
+                now=now,
+            )
+            await session.commit()
+        return f"{draft_id}-{int(now.timestamp())}"
+
+    async def kept_draft(self, member: Learner, key: str) -> tuple[QuestionDraft, int | None]:
+        """A kept form and the question it edits (None: a new one), for its owner only."""
+        number, _, stamp = key.partition("-")
+        if not number.isdecimal() or not stamp.isdecimal():
+            raise ExpiredAction(DRAFT_GONE)
+        async with self.db.session() as session:
+            guild_id, user_id = await self._actor(session, member)
+            kept = await bank.get_form_draft(session, draft_id=int(number), now=self._now())
+        if (
+            kept is None
+            or kept.guild_id != guild_id
+            or int(kept.created_at.timestamp()) != int(stamp)
+        ):
+            raise ExpiredAction(DRAFT_GONE)
+        if kept.user_id != user_id:
+            raise BadInput("This isn't your form — start your own with /question add.")
+        return draft_from_fields(kept.fields), kept.item_id
 
     async def draft_for_edit(self, member: Learner, item_id: int) -> QuestionDraft:
         """The current fields of one of the server's questions, for the edit form."""

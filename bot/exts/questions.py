@@ -26,6 +26,7 @@ from bot.core.questionbank import (
     parse_list_token,
     too_big_message,
 )
+from bot.core.replies import Choice, ChoiceStyle
 from bot.errors import BadInput, ExpiredAction, TutorError
 from bot.exts.checks import ensure_moderator
 from bot.exts.client import deck_autocomplete, learner_for
@@ -41,7 +42,8 @@ log = get_logger(__name__)
 Difficulty = Literal["easy", "medium", "hard"]
 Kind = Literal["mcq", "practice"]
 LIST_BUTTON_PREFIX = "ql"
-#: An unsent form, or an "Edit and retry" button, is forgotten after this long.
+#: How long discord.py keeps an unsent form object (submissions are handled from the
+#: custom_id, so a form submitted later, even after a restart, still works).
 FORM_TIMEOUT_S = 30 * 60
 PROBLEMS_FILENAME = "import-problems.txt"
 
@@ -132,28 +134,12 @@ def parse_form_id(custom_id: str) -> tuple[int | None, str, str, str]:
     return (int(number) or None), kind, difficulty, deck
 
 
-class RetryView(discord.ui.View):
-    """The "Edit and retry" button under a refused form: reopens it with the same text."""
+RETRY_PREFIX = "qr"
 
-    def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None, owner: int):
-        super().__init__(timeout=FORM_TIMEOUT_S)
-        self.cog = cog
-        self.draft = draft
-        self.item_id = item_id
-        self.owner = owner
 
-    @discord.ui.button(label="Edit and retry", style=discord.ButtonStyle.primary)
-    async def retry(
-        self, interaction: discord.Interaction[Any], _button: discord.ui.Button[RetryView]
-    ) -> None:
-        """Reopen the form pre-filled with what was typed."""
-        try:
-            if interaction.user.id != self.owner:
-                raise BadInput("This isn't your form — start your own with /question add.")
-            await ensure_moderator(self.cog.bot, interaction)
-            await interaction.response.send_modal(QuestionForm(self.cog, self.draft, self.item_id))
-        except Exception as error:
-            await report_error(interaction, error)
+def retry_key(token: str) -> str:
+    """The kept draft's key from an "Edit and retry" token ``qr:<key>``."""
+    return token.partition(":")[2]
 
 
 class Questions(commands.Cog):
@@ -172,6 +158,7 @@ class Questions(commands.Cog):
     async def cog_load(self) -> None:
         """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) and the forms here."""
         self.bot.register_button(LIST_BUTTON_PREFIX, self.on_list_button)
+        self.bot.register_button(RETRY_PREFIX, self.on_retry_button)
         self.bot.register_form(FORM_PREFIX, self.on_form)
 
     async def on_form(
@@ -208,25 +195,32 @@ class Questions(commands.Cog):
     async def save_draft(
         self, interaction: discord.Interaction[Any], draft: QuestionDraft, item_id: int | None
     ) -> None:
-        """Store a submitted form; a refused one is echoed back with an "Edit and retry"."""
+        """Store a submitted form; a refused one is echoed back with an "Edit and retry".
+
+        The refused text is kept in the database (a day), so the button still reopens the
+        form after a restart.
+        """
         await ensure_moderator(self.bot, interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         member = learner_for(interaction)
-        view: RetryView | None = None
         try:
             if item_id is None:
                 reply = await self.bank.add(member, draft)
             else:
                 reply = await self.bank.edit(member, item_id, draft)
         except BadInput as error:
-            reply = draft_problem_reply(draft, error.message)
-            view = RetryView(self, draft, item_id, interaction.user.id)
+            key = await self.bank.keep_draft(member, draft, item_id)
+            retry = Choice("retry", "Edit and retry", f"{RETRY_PREFIX}:{key}", ChoiceStyle.PRIMARY)
+            reply = draft_problem_reply(draft, error.message).with_choices(retry)
         except TutorError as error:
             reply = draft_problem_reply(draft, error.message, retry=False)
-        kwargs = render(reply).send_kwargs(ephemeral=True)
-        if view is not None:
-            kwargs["view"] = view
-        await interaction.followup.send(**kwargs)
+        await interaction.followup.send(**render(reply).send_kwargs(ephemeral=True))
+
+    async def on_retry_button(self, interaction: discord.Interaction[Any], token: str) -> None:
+        """The "Edit and retry" button: reopen the refused form as typed (its owner only)."""
+        await ensure_moderator(self.bot, interaction)
+        draft, item_id = await self.bank.kept_draft(learner_for(interaction), retry_key(token))
+        await interaction.response.send_modal(QuestionForm(self, draft, item_id))
 
     async def on_list_button(self, interaction: discord.Interaction[Any], token: str) -> None:
         """Prev/Next on a question list: check again, then replace the page."""

@@ -9,17 +9,17 @@ keep their history. Every change is written to ``audit_log``.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import AnyItem, item_to_dict
 from bot.storage.crud import payload_hash
-from bot.storage.models import Attempt, AuditEntry, Item
+from bot.storage.models import Attempt, AuditEntry, FormDraft, Item
 
 
 def bank_key(guild_id: int, deck: str, slug: str) -> str:
@@ -165,3 +165,39 @@ async def audit_entries(session: AsyncSession, *, guild_id: int) -> list[AuditEn
         select(AuditEntry).where(AuditEntry.guild_id == guild_id).order_by(col(AuditEntry.id))
     )
     return list((await session.exec(statement)).all())
+
+
+# -- refused forms ----------------------------------------------------------------------
+
+#: How long a refused form can be reopened with "Edit and retry".
+DRAFT_TTL = timedelta(days=1)
+
+
+async def keep_form_draft(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    guild_id: int,
+    item_id: int | None,
+    fields: dict[str, str],
+    now: datetime,
+) -> int:
+    """Store a refused form's fields and return its id; drafts past :data:`DRAFT_TTL` go."""
+    await session.exec(delete(FormDraft).where(col(FormDraft.created_at) < now - DRAFT_TTL))
+    draft = FormDraft(
+        user_id=user_id, guild_id=guild_id, item_id=item_id, fields=fields, created_at=now
+    )
+    session.add(draft)
+    await session.flush()
+    assert draft.id is not None
+    return draft.id
+
+
+async def get_form_draft(
+    session: AsyncSession, *, draft_id: int, now: datetime
+) -> FormDraft | None:
+    """A kept form that has not expired yet, or None."""
+    draft = await session.get(FormDraft, draft_id)
+    if draft is None or draft.created_at < now - DRAFT_TTL:
+        return None
+    return draft

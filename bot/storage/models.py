@@ -193,6 +193,26 @@ class AuditEntry(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class FormDraft(SQLModel, table=True):
+    """A refused add/edit form, kept so its "Edit and retry" button works after a restart.
+
+    Drafts are short-lived: :data:`bot.storage.bank.DRAFT_TTL` after ``created_at`` they
+    are expired and deleted.
+    """
+
+    __tablename__ = "form_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: Who typed it (only they may reopen it).
+    user_id: int = Field(foreign_key="users.id", index=True)
+    guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    #: The question being edited, or None for a new one.
+    item_id: int | None = Field(default=None)
+    #: The form's fields as typed (:class:`bot.core.questionbank.QuestionDraft`).
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
 class DailyQuiz(SQLModel, table=True):
     """One server's quiz for one local date. The unique key makes a double post impossible."""
 

@@ -28,6 +28,7 @@ from bot.log import get_logger
 from bot.storage.models import (
     Attempt,
     AuditEntry,
+    FormDraft,
     Item,
     Prompt,
     ReviewState,
@@ -45,6 +46,7 @@ DELETED_BY_USER: tuple[tuple[str, str], ...] = (
     ("review_states", "user_id"),
     ("prompts", "user_id"),
     ("study_sessions", "user_id"),
+    ("form_drafts", "user_id"),
 )
 #: Columns pointing at a member from server data, set to NULL when they are forgotten.
 CLEARED_ON_FORGET: tuple[tuple[str, str], ...] = (
@@ -86,6 +88,7 @@ async def forget_user(session: AsyncSession, *, user_id: int) -> ForgetReport:
             (ReviewState, ReviewState.user_id),
             (Prompt, Prompt.user_id),
             (StudySession, StudySession.user_id),
+            (FormDraft, FormDraft.user_id),
         )
         for model, column in owned:
             result = await session.exec(delete(model).where(col(column) == user_id))
@@ -124,7 +127,8 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
     """Everything stored about the member, as JSON-ready data.
 
     ``profile`` (the users row), ``attempts`` (every answer, oldest first, with the item's
-    deck and slug), ``review_states`` (the FSRS card per item) and ``study_sessions``.
+    deck and slug), ``review_states`` (the FSRS card per item), ``study_sessions`` and
+    ``form_drafts`` (refused question forms kept for "Edit and retry").
     Raises ``LookupError`` when the member has no row.
     """
     user = await session.get(User, user_id)
@@ -205,6 +209,20 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         }
         for run in runs
     ]
+    drafts = (
+        await session.exec(
+            select(FormDraft).where(FormDraft.user_id == user_id).order_by(col(FormDraft.id))
+        )
+    ).all()
+    form_drafts = [
+        {
+            "guild_id": str(d.guild_id),
+            "item_id": d.item_id,
+            "fields": d.fields,
+            "created_at": _when(d.created_at),
+        }
+        for d in drafts
+    ]
     return {
         "format": "study-tutor-export",
         "version": EXPORT_VERSION,
@@ -212,4 +230,5 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         "attempts": attempts,
         "review_states": review_states,
         "study_sessions": study_sessions,
+        "form_drafts": form_drafts,
     }

@@ -337,3 +337,61 @@ async def test_a_form_left_open_across_a_restart_still_saves(
         assert embed(saved)["title"].startswith("Added #")
     rows = stored(bot_settings, "SELECT deck, difficulty FROM items WHERE guild_id IS NOT NULL")
     assert rows == [("restarts", "hard")]
+
+
+async def test_edit_and_retry_works_after_a_restart_for_its_owner_only(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    fake_discord.ack_deadline_s = ACK_DEADLINE_S
+    typed = {
+        "question": "What does a refused form keep?",
+        "options": "Everything typed\nNothing",
+        "answer": "Z",
+        "explanation": "The text is kept for a day.",
+    }
+    first = TutorBot(bot_settings)
+    async with running_client(first, fake_discord):
+        handle = await fake_discord.send_slash_command(
+            "question",
+            user_id=ALICE_ID,
+            subcommand="add",
+            options={"deck": "retries", "difficulty": "easy"},
+        )
+        modal = await fake_discord.wait_for_modal(handle)
+        submitted = await fake_discord.submit_modal(modal, typed, user_id=ALICE_ID)
+        refused = await fake_discord.wait_for_response(submitted)
+        assert isinstance(refused, MessageRecord)
+        assert "Answer 'Z' is neither a letter A–B" in embed(refused)["description"]
+    assert stored(bot_settings, "SELECT count(*) FROM form_drafts") == [(1,)]
+
+    second = TutorBot(bot_settings)  # a restart: nothing of the first bot is in memory
+    async with running_client(second, fake_discord):
+        helpers = fake_discord.add_role(GUILD_ID, "Helpers", permissions=MANAGE_MESSAGES)
+        fake_discord.add_member(GUILD_ID, CAROL_ID, "Carol", roles=[helpers.id])
+        guild = second.get_guild(GUILD_ID)
+        assert guild is not None
+        for _ in range(100):
+            if guild.get_role(helpers.id):
+                break
+            await asyncio.sleep(0.02)
+        # Another moderator cannot reopen Alice's form.
+        other = await fake_discord.click_button(
+            refused, buttons(refused)["Edit and retry"], user_id=CAROL_ID
+        )
+        denied = await fake_discord.wait_for_response(other)
+        assert isinstance(denied, MessageRecord) and denied.ephemeral
+        assert "isn't your form" in denied.content
+
+        retry = await fake_discord.click_button(
+            refused, buttons(refused)["Edit and retry"], user_id=ALICE_ID
+        )
+        reopened = await fake_discord.wait_for_modal(retry)
+        assert modal_defaults(reopened) == typed
+        submitted = await fake_discord.submit_modal(
+            reopened, {**typed, "answer": "A"}, user_id=ALICE_ID
+        )
+        saved = await fake_discord.wait_for_response(submitted)
+        assert isinstance(saved, MessageRecord)
+        assert embed(saved)["title"].startswith("Added #")
+    rows = stored(bot_settings, "SELECT deck, difficulty FROM items WHERE guild_id IS NOT NULL")
+    assert rows == [("retries", "easy")]

@@ -8,10 +8,10 @@ from sqlmodel import col, select
 from bot.core.clock import FakeClock
 from bot.core.questionbank import QuestionBank, QuestionDraft
 from bot.core.tutor import Learner, Tutor
-from bot.errors import BadInput, NotFound, PermissionDenied
+from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
 from bot.storage import bank
 from bot.storage.db import Database
-from bot.storage.models import Attempt, Item
+from bot.storage.models import Attempt, FormDraft, Item
 
 GUILD = 1001
 OTHER_GUILD = 2002
@@ -253,3 +253,33 @@ async def test_list_pages_and_export(db: Database, tutor: Tutor, questions: Ques
         await questions.export(moderator(OTHER_GUILD))
     again = await questions.import_file(moderator(OTHER_GUILD), file.filename, file.text.encode())
     assert again.reply.title == "Imported 23 questions"
+
+
+async def test_a_refused_form_is_kept_for_its_owner_for_a_day(
+    db: Database, questions: QuestionBank, clock: FakeClock
+) -> None:
+    typed = draft(answer="Z", practice="")
+    key = await questions.keep_draft(moderator(), typed, None)
+    assert await questions.kept_draft(moderator(), key) == (typed, None)
+    other_moderator = Learner("discord", "901", "Mod 2", guild_id=GUILD)
+    with pytest.raises(BadInput, match="isn't your form"):
+        await questions.kept_draft(other_moderator, key)
+    number, stamp = key.split("-")
+    for wrong in (f"{int(number) + 1000}-{stamp}", f"{number}-{int(stamp) + 1}", "x", ""):
+        with pytest.raises(ExpiredAction, match="expired"):
+            await questions.kept_draft(moderator(), wrong)
+    with pytest.raises(ExpiredAction):
+        await questions.kept_draft(moderator(OTHER_GUILD), key)  # another server
+    edit_key = await questions.keep_draft(moderator(), typed, 42)
+    assert (await questions.kept_draft(moderator(), edit_key))[1] == 42
+
+    clock.advance(days=1, minutes=1)
+    with pytest.raises(ExpiredAction, match="Nothing was saved"):
+        await questions.kept_draft(moderator(), key)
+    fresh = await questions.keep_draft(moderator(), typed, None)  # clears expired ones
+    async with db.session() as session:
+        assert len((await session.exec(select(FormDraft))).all()) == 1
+    # Even if the new draft reuses an expired row id, the old key does not open it.
+    with pytest.raises(ExpiredAction):
+        await questions.kept_draft(moderator(), key)
+    assert await questions.kept_draft(moderator(), fresh) == (typed, None)

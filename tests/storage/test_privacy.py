@@ -15,7 +15,7 @@ from bot.core.clock import FakeClock
 from bot.core.privacy import ForgetChoice, MemberData, console_commands
 from bot.core.tutor import Learner, Tutor
 from bot.errors import ExpiredAction, NotYourQuestion
-from bot.storage import privacy
+from bot.storage import bank, privacy
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, DailyQuiz, Item, Prompt, User
 
@@ -43,6 +43,7 @@ async def rows_of(db: Database, user_id: int) -> dict[str, int]:
         "review_states": "SELECT COUNT(*) FROM review_states WHERE user_id = :u",
         "prompts": "SELECT COUNT(*) FROM prompts WHERE user_id = :u",
         "study_sessions": "SELECT COUNT(*) FROM study_sessions WHERE user_id = :u",
+        "form_drafts": "SELECT COUNT(*) FROM form_drafts WHERE user_id = :u",
         "users": "SELECT COUNT(*) FROM users WHERE id = :u",
     }
     async with db.engine.connect() as conn:
@@ -101,6 +102,15 @@ async def populate(tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner) -
         mine.created_by, theirs.created_by = ana_id, ben_id
         session.add_all([mine, theirs])
         session.add(DailyQuiz(guild_id=GUILD, local_date="2026-01-05", scheduled_for=clock.now()))
+        for owner in (ana_id, ben_id):  # a refused question form each
+            await bank.keep_form_draft(
+                session,
+                user_id=owner,
+                guild_id=GUILD,
+                item_id=None,
+                fields={"question": f"draft of {owner}"},
+                now=clock.now(),
+            )
         await session.commit()
     return ana_id, ben_id
 
@@ -190,6 +200,7 @@ async def test_export_holds_profile_attempts_and_review_states(
     assert len(data["attempts"]) == owned["attempts"] == export.attempts
     assert len(data["review_states"]) == owned["review_states"] == export.review_states
     assert len(data["study_sessions"]) == owned["study_sessions"]
+    assert [d["fields"] for d in data["form_drafts"]] == [{"question": f"draft of {ana_id}"}]
     first = data["attempts"][0]
     assert first["deck"] == "tensorflow-training-basics" and first["guild_id"] == str(GUILD)
     assert {"answer", "correct", "rating", "created_at", "mode"} <= set(first)
