@@ -56,7 +56,13 @@ async def open_engine(
     db = Database(settings.database_url)
     try:
         await db.connect()
-        tutor = Tutor(db, clock=clock, config=tutor_config(settings), rng=rng)
+        tutor = Tutor(
+            db,
+            clock=clock,
+            config=tutor_config(settings),
+            rng=rng,
+            answer_connections=settings.database_answer_connections,
+        )
         await tutor.load_content(library)
     except BaseException:
         await db.close()

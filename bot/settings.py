@@ -23,6 +23,10 @@ class Settings(BaseSettings):
 
     discord_token: SecretStr | None = None
     database_url: str = Field(default=f"sqlite+aiosqlite:///{DEFAULT_DB_PATH}")
+    #: PostgreSQL only: connections of the answer lane's own asyncpg pool, i.e. answers in
+    #: a transaction at once (``bot.storage.pg_lane.DEFAULT_POOL_SIZE``). Each process holds
+    #: these on top of SQLAlchemy's pool, all within the server's ``max_connections``.
+    database_answer_connections: int = Field(default=8, ge=1, le=64)
     content_dir: Path = PROJECT_ROOT / "content"
     dev_guild_id: int | None = None
     discord_api_base: str | None = None

@@ -138,6 +138,7 @@ class Tutor:
         clock: Clock | None = None,
         config: TutorConfig | None = None,
         rng: random.Random | None = None,
+        answer_connections: int | None = None,
     ) -> None:
         self.db = db
         self.clock: Clock = clock or SystemClock()
@@ -150,14 +151,19 @@ class Tutor:
         # The whole answer is a round of plain SQL on a lane of its own: on a SQLite file
         # the lane's connection group-commits many members' answers in one transaction; on
         # PostgreSQL (asyncpg) a small pool runs one transaction per answer. Any other
-        # database goes through the ORM and the group-commit writer.
+        # database goes through the ORM and the group-commit writer. ``answer_connections``
+        # sizes the PostgreSQL lane's pool (None: the lane's default).
         path = sqlite_path(db.url) if db.is_sqlite else None
         self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
         self.pg_lane: PgLane | None = None
         if is_asyncpg_url(db.url):
             from bot.storage.pg_lane import PgLane  # the driver only when it is used
 
-            self.pg_lane = PgLane(db.url)
+            self.pg_lane = (
+                PgLane(db.url)
+                if answer_connections is None
+                else PgLane(db.url, size=answer_connections)
+            )
         self.writer = AnswerWriter(db)
         self._answer_slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
 

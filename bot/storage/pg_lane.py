@@ -37,7 +37,8 @@ T = TypeVar("T")
 #: a connection). Each answer waits for its commit to be flushed; more connections let
 #: PostgreSQL flush more commits at once, which matters when the disk is slow (see
 #: docs/benchmarks.md). Eight stays well below PostgreSQL's default ``max_connections``
-#: (100) with several shard processes, each also holding SQLAlchemy's pool.
+#: (100) with several shard processes, each also holding SQLAlchemy's pool. The setting
+#: ``DATABASE_ANSWER_CONNECTIONS`` (:mod:`bot.settings`, same default) changes it.
 DEFAULT_POOL_SIZE = 8
 #: Runs of one job before a conflict that keeps coming back is reported to the member.
 MAX_TRIES = 5

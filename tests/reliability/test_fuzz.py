@@ -674,6 +674,7 @@ def test_huge_integers_are_bad_input(options: dict[str, Any]) -> None:
 
 SETTING_RANGES: dict[str, tuple[float, float]] = {
     "NEW_ITEMS_PER_DAY": (0, 1000),
+    "DATABASE_ANSWER_CONNECTIONS": (1, 64),
     "SHARD_COUNT": (1, 1024),
     "DESIRED_RETENTION": (0.5, 1.0),
     "TRAINING_WORKERS": (0, 8),

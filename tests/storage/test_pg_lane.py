@@ -28,7 +28,7 @@ from bot.storage import pg_answer_sql
 from bot.storage.answer_rows import StaleRead, is_asyncpg_url
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Prompt, ReviewState, User
-from bot.storage.pg_lane import PgLane, asyncpg_connect_args
+from bot.storage.pg_lane import DEFAULT_POOL_SIZE, PgLane, asyncpg_connect_args
 from tests.conftest import TEST_DATABASE_URL
 
 DECK = "tensorflow-training-basics"
@@ -97,6 +97,23 @@ def test_the_tutor_picks_the_lane_of_its_database(tutor: Tutor) -> None:
         assert tutor.pg_lane is not None and tutor.lane is None
     else:
         assert tutor.pg_lane is None and tutor.lane is not None
+
+
+@pytest.mark.parametrize(("connections", "size"), [(None, DEFAULT_POOL_SIZE), (1, 1), (24, 24)])
+async def test_the_tutor_sizes_the_lanes_pool_without_connecting(
+    connections: int | None, size: int
+) -> None:
+    db = Database("postgresql+asyncpg://tutor:secret@127.0.0.1:9/tutor")  # nothing listens
+    tutor = Tutor(db, answer_connections=connections)
+    assert tutor.pg_lane is not None and tutor.pg_lane.size == size
+    assert tutor.pg_lane._pool is None  # opened by the first answer
+    await tutor.close()
+    await db.close()
+
+
+def test_a_lane_needs_a_connection() -> None:
+    with pytest.raises(ValueError, match="at least one connection"):
+        PgLane("postgresql+asyncpg://tutor@localhost/tutor", size=0)
 
 
 # -- against PostgreSQL -------------------------------------------------------------------------
