@@ -39,7 +39,7 @@ from bot.core.questionbank import (
     split_option_lines,
     too_big_message,
 )
-from bot.core.replies import Reply, ReplyField, Tone
+from bot.core.replies import Choice, Reply, ReplyField, Tone, typed_choices
 from bot.core.tutor import Learner, Tutor
 from bot.errors import BadInput, NotFound, PermissionDenied, TutorError
 from bot.log import get_logger
@@ -379,13 +379,13 @@ def _one_id(words: Sequence[str], command: str) -> int:
 
 def _page_hints(reply: Reply) -> Reply:
     """The list's Prev/Next buttons as commands to type (the console has no buttons)."""
-    hints: list[str] = []
-    for choice in reply.choices:
+
+    def command(choice: Choice) -> str:
         page, deck = parse_list_token(choice.action)
         where = f"{deck} " if deck else ""
-        hints.append(f"{choice.key} page: /question list {where}{page + 1}")
-    footer = " · ".join([reply.footer, *hints]) if reply.footer else " · ".join(hints)
-    return replace(reply, choices=(), footer=footer)
+        return f"/question list {where}{page + 1}"
+
+    return typed_choices(reply, command)
 
 
 def read_import_file(path: Path) -> bytes:

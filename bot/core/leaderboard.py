@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from bot.core.clock import Clock, SystemClock
-from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
+from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone, typed_choices
 from bot.errors import BadInput, ExpiredAction, NotFound
 from bot.log import get_logger
 from bot.storage import crud
@@ -322,17 +322,13 @@ ConsoleCommand = Callable[["Learner", list[str]], Awaitable[Reply]]
 
 def typed_page_hints(reply: Reply) -> Reply:
     """Prev/Next buttons turned into commands to type (the console has no buttons)."""
-    hints: list[str] = []
-    for choice in reply.choices:
+
+    def command(choice: Choice) -> str:
         request = PageRequest.parse(choice.action)
         deck = f" {request.deck}" if request.deck else ""
-        hints.append(
-            f"{choice.key} page: /leaderboard {request.period.value}{deck} {request.page + 1}"
-        )
-    if not hints:
-        return reply
-    footer = " · ".join([reply.footer, *hints]) if reply.footer else " · ".join(hints)
-    return replace(reply, choices=(), footer=footer)
+        return f"/leaderboard {request.period.value}{deck} {request.page + 1}"
+
+    return typed_choices(reply, command)
 
 
 def console_commands(tutor: Tutor) -> dict[str, ConsoleCommand]:

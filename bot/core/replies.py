@@ -8,6 +8,7 @@ hands back to the engine when the member picks it: Discord puts it in a button's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -141,3 +142,16 @@ class ReplyBuilder:
             footer=self.footer,
             private=self.private,
         )
+
+
+def typed_choices(reply: Reply, command_for: Callable[[Choice], str]) -> Reply:
+    """A reply whose buttons become commands to type, listed in the footer.
+
+    For adapters without buttons (the console) and buttons that re-run a command, such as
+    the Prev/Next of a paginated list: ``command_for`` gives the command a choice stands for.
+    """
+    if not reply.choices:
+        return reply
+    hints = [f"{choice.key} page: {command_for(choice)}" for choice in reply.choices]
+    footer = " · ".join([reply.footer, *hints] if reply.footer else hints)
+    return replace(reply, choices=(), footer=footer)

@@ -61,6 +61,28 @@ def modal_defaults(modal: ModalRecord) -> dict[str, str]:
     }
 
 
+async def open_add_form(fake_discord: FakeDiscord, **options: str) -> ModalRecord:
+    """Alice runs ``/question add`` with ``options``; the form Discord shows her."""
+    handle = await fake_discord.send_slash_command(
+        "question", user_id=ALICE_ID, subcommand="add", options=options
+    )
+    return await fake_discord.wait_for_modal(handle)
+
+
+async def add_helpers_role(fake_discord: FakeDiscord, bot: TutorBot, *members: int) -> int:
+    """A "Helpers" role with Manage Messages for ``members``, once the bot has seen it."""
+    helpers = fake_discord.add_role(GUILD_ID, "Helpers", permissions=MANAGE_MESSAGES)
+    for member_id in members:
+        fake_discord.add_member(GUILD_ID, member_id, f"Member {member_id}", roles=[helpers.id])
+    guild = bot.get_guild(GUILD_ID)
+    assert guild is not None
+    for _ in range(100):
+        if guild.get_role(helpers.id):
+            break
+        await asyncio.sleep(0.02)
+    return helpers.id
+
+
 async def command(
     fake: FakeDiscord, sub: str, options: dict[str, Any] | None = None, user_id: int = ALICE_ID
 ) -> MessageRecord:
@@ -135,13 +157,7 @@ async def test_manage_messages_and_the_moderator_role_count_as_moderators(
 async def test_add_through_the_form_echoes_mistakes_then_shows_up_in_quiz(
     fake_discord: FakeDiscord, tutor_bot: TutorBot, bot_settings: Settings
 ) -> None:
-    handle = await fake_discord.send_slash_command(
-        "question",
-        user_id=ALICE_ID,
-        subcommand="add",
-        options={"deck": "optimizers", "difficulty": "easy"},
-    )
-    modal = await fake_discord.wait_for_modal(handle)
+    modal = await open_add_form(fake_discord, deck="optimizers", difficulty="easy")
     assert set(modal.input_custom_ids) == {"question", "options", "answer", "explanation"}
     typed = {
         "question": "Which optimizer keeps a running average of gradients?",
@@ -199,13 +215,7 @@ async def test_add_through_the_form_echoes_mistakes_then_shows_up_in_quiz(
 async def test_practice_form_has_a_fifth_box(
     fake_discord: FakeDiscord, tutor_bot: TutorBot
 ) -> None:
-    handle = await fake_discord.send_slash_command(
-        "question",
-        user_id=ALICE_ID,
-        subcommand="add",
-        options={"deck": "optimizers", "difficulty": "hard", "kind": "practice"},
-    )
-    modal = await fake_discord.wait_for_modal(handle)
+    modal = await open_add_form(fake_discord, deck="optimizers", difficulty="hard", kind="practice")
     assert "practice" in modal.input_custom_ids
     values = {
         "question": "A loss of 4.0 halves each step. What is it after 2 steps?",
@@ -316,13 +326,7 @@ async def test_a_form_left_open_across_a_restart_still_saves(
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
     first = TutorBot(bot_settings)
     async with running_client(first, fake_discord):
-        handle = await fake_discord.send_slash_command(
-            "question",
-            user_id=ALICE_ID,
-            subcommand="add",
-            options={"deck": "restarts", "difficulty": "hard"},
-        )
-        modal = await fake_discord.wait_for_modal(handle)
+        modal = await open_add_form(fake_discord, deck="restarts", difficulty="hard")
     second = TutorBot(bot_settings)
     async with running_client(second, fake_discord):
         typed = {
@@ -351,13 +355,7 @@ async def test_edit_and_retry_works_after_a_restart_for_its_owner_only(
     }
     first = TutorBot(bot_settings)
     async with running_client(first, fake_discord):
-        handle = await fake_discord.send_slash_command(
-            "question",
-            user_id=ALICE_ID,
-            subcommand="add",
-            options={"deck": "retries", "difficulty": "easy"},
-        )
-        modal = await fake_discord.wait_for_modal(handle)
+        modal = await open_add_form(fake_discord, deck="retries", difficulty="easy")
         submitted = await fake_discord.submit_modal(modal, typed, user_id=ALICE_ID)
         refused = await fake_discord.wait_for_response(submitted)
         assert isinstance(refused, MessageRecord)
@@ -366,14 +364,7 @@ async def test_edit_and_retry_works_after_a_restart_for_its_owner_only(
 
     second = TutorBot(bot_settings)  # a restart: nothing of the first bot is in memory
     async with running_client(second, fake_discord):
-        helpers = fake_discord.add_role(GUILD_ID, "Helpers", permissions=MANAGE_MESSAGES)
-        fake_discord.add_member(GUILD_ID, CAROL_ID, "Carol", roles=[helpers.id])
-        guild = second.get_guild(GUILD_ID)
-        assert guild is not None
-        for _ in range(100):
-            if guild.get_role(helpers.id):
-                break
-            await asyncio.sleep(0.02)
+        await add_helpers_role(fake_discord, second, CAROL_ID)
         # Another moderator cannot reopen Alice's form.
         other = await fake_discord.click_button(
             refused, buttons(refused)["Edit and retry"], user_id=CAROL_ID
