@@ -902,15 +902,7 @@ class Tutor:
 
     def _answer_in_lane(self, conn: sqlite3.Connection, request: AnswerRequest) -> AnswerOutcome:
         """The whole answer on the SQLite lane's connection (runs in its thread)."""
-        learner = request.learner
-        facts = answer_sql.answer_facts(
-            conn,
-            platform=learner.platform,
-            external_id=learner.external_id,
-            display_name=learner.display_name,
-            prompt_id=request.action.prompt_id,
-            now=request.now,
-        )
+        facts = answer_sql.answer_facts(conn, **request.lookup())
         plan = self._decide_answer(request, facts)
         outcome = plan.outcome
         if not answer_sql.insert_attempt(conn, plan.attempt):
@@ -933,15 +925,7 @@ class Tutor:
         """The whole answer in one transaction on the PostgreSQL lane (two round trips)."""
         from bot.storage import pg_answer_sql
 
-        learner = request.learner
-        facts = await pg_answer_sql.answer_facts(
-            conn,
-            platform=learner.platform,
-            external_id=learner.external_id,
-            display_name=learner.display_name,
-            prompt_id=request.action.prompt_id,
-            now=request.now,
-        )
+        facts = await pg_answer_sql.answer_facts(conn, **request.lookup())
         plan = self._decide_answer(request, facts)
         written = await pg_answer_sql.write_answer(
             conn, attempt=plan.attempt, state=plan.outcome.state, read=facts.card
@@ -1085,6 +1069,16 @@ class AnswerRequest:
     text: str | None
     now: datetime
     window_checked: bool
+
+    def lookup(self) -> dict[str, Any]:
+        """What the lanes' ``answer_facts`` read by: the member, the prompt and the time."""
+        return {
+            "platform": self.learner.platform,
+            "external_id": self.learner.external_id,
+            "display_name": self.learner.display_name,
+            "prompt_id": self.action.prompt_id,
+            "now": self.now,
+        }
 
 
 @dataclass(frozen=True, slots=True)
