@@ -31,10 +31,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import PROJECT_ROOT
 from bot.cli import describe_settings_error
+from bot.console import questions as console_questions
+from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import actions
 from bot.core.content import (
     ContentProblem,
@@ -42,6 +44,7 @@ from bot.core.content import (
     MultipleChoice,
     Practice,
     load_deck_text,
+    parse_item,
 )
 from bot.core.questionbank import (
     CSV_OPTIONAL,
@@ -587,6 +590,78 @@ async def test_explanation_forms_are_graded_or_refused(
     with pytest.raises(AlreadyAnswered):
         await tutor.act(alice, token, text)
     assert await _attempts(db) == before + 1
+
+
+# --------------------------------------------------------------------------- console forms
+
+#: A complete, valid answer to each prompt of the console's /question add form (mcq).
+CONSOLE_FORM = [
+    "fuzz-deck",
+    "mcq",
+    "easy",
+    "What does the optimizer change?",
+    "The weights",
+    "The data",
+    "",
+    "A",
+    "Because.",
+]
+#: What else a person might type at any prompt: junk, blank lines, commands, /cancel.
+console_noise = st.one_of(
+    st.sampled_from(
+        ["", "G", "practice", "Hint: h", "/cancel", "/quiz", "/question add", "yes", "no"]
+    ),
+    any_text,
+    edge_text,
+)
+
+
+@st.composite
+def console_form_lines(draw: st.DrawFn) -> list[str]:
+    """The valid form with noise inserted, a field replaced, or the end cut off."""
+    lines = list(CONSOLE_FORM)
+    # A fresh question text each time, so earlier examples' questions are not duplicates.
+    lines[3] = f"{lines[3]} ({draw(st.integers(min_value=0, max_value=10**9))})"
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        at = draw(st.integers(min_value=0, max_value=len(lines)))
+        lines.insert(at, draw(console_noise))
+    if draw(st.booleans()):
+        at = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+        lines[at] = draw(console_noise)
+    if draw(st.booleans()):
+        lines = lines[: draw(st.integers(min_value=0, max_value=len(lines)))]
+    return lines
+
+
+@WITH_DB
+@given(console_form_lines())
+async def test_console_question_forms_never_fail_or_half_save(
+    db: Database, tutor: Tutor, tmp_path: Path, lines: list[str]
+) -> None:
+    """Whatever is typed into /question add: friendly replies, one whole item or none."""
+    before = await _local_items(db)
+    out = io.StringIO()
+    app = ConsoleApp(
+        tutor,
+        console_learner("fuzz"),
+        out=out,
+        commands=console_questions.console_commands(tutor, export_dir=tmp_path / "exports"),
+    )
+    for line in ["/question add", *lines]:
+        assert await app.handle_line(line + "\n") or line.casefold() in {"/quit", "/exit"}
+    assert "Something went wrong" not in out.getvalue(), out.getvalue()[-2000:]
+    added = (await _local_items(db))[len(before) :]
+    assert len(added) <= 1  # one form, so one question at most
+    for row in added:
+        item = parse_item(row.payload)  # a whole, valid item
+        assert item.prompt.strip()
+    event(f"stored {len(added)}")
+
+
+async def _local_items(db: Database) -> list[Item]:
+    async with db.session() as session:
+        statement = select(Item).where(Item.guild_id == LOCAL_GUILD_ID).order_by(col(Item.id))
+        return list((await session.exec(statement)).all())
 
 
 # --------------------------------------------------------------------------- /train options
