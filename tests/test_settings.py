@@ -6,9 +6,12 @@ in one line when bad, and reaches the PostgreSQL answer lane.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
+from bot import PROJECT_ROOT
 from bot.app import open_engine
 from bot.cli import describe_settings_error
 from bot.core.tutor import Tutor
@@ -75,3 +78,17 @@ async def test_open_engine_passes_answer_connections_to_the_lane(
         assert lane is not None and lane.size == 3
     finally:
         await engine.close()
+
+
+def test_env_example_lists_every_setting_with_a_valid_example(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``.env.example`` documents each setting, and its example values are accepted."""
+    text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    examples = dict(re.findall(r"^# ([A-Z][A-Z0-9_]*)=(.*)$", text, flags=re.MULTILINE))
+    assert set(examples) == {name.upper() for name in Settings.model_fields}
+    for name, value in examples.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.database_answer_connections == 8
+    assert settings.shard_ids == [0, 1] and settings.shard_count == 4
