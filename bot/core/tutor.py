@@ -157,13 +157,9 @@ class Tutor:
         self.lane: SqliteLane | None = SqliteLane(path) if path is not None else None
         self.pg_lane: PgLane | None = None
         if is_asyncpg_url(db.url):
-            from bot.storage.pg_lane import PgLane  # the driver only when it is used
+            from bot.storage.pg_lane import DEFAULT_POOL_SIZE, PgLane  # driver only if used
 
-            self.pg_lane = (
-                PgLane(db.url)
-                if answer_connections is None
-                else PgLane(db.url, size=answer_connections)
-            )
+            self.pg_lane = PgLane(db.url, size=answer_connections or DEFAULT_POOL_SIZE)
         self.writer = AnswerWriter(db)
         self._answer_slots = asyncio.Semaphore(ANSWER_CONCURRENCY)
 

@@ -585,32 +585,34 @@ class FakeDiscord:
             what=f"response to interaction {handle.id}",
         )
 
+    async def _wait_for_kind(
+        self, handle: InteractionHandle, kind: type[T], what: str, timeout: float
+    ) -> T:
+        """The first response to ``handle``, which must be a ``kind``."""
+        resp = await self.wait_for_response(handle, timeout=timeout)
+        if not isinstance(resp, kind):
+            raise AssertionError(f"expected {what}, bot answered with {resp!r}")
+        return resp
+
     async def wait_for_message(
         self, handle: InteractionHandle, *, timeout: float = 5.0
     ) -> MessageRecord:
         """Like :meth:`wait_for_response` but requires a message."""
-        resp = await self.wait_for_response(handle, timeout=timeout)
-        if not isinstance(resp, MessageRecord):
-            raise AssertionError(f"expected a message, bot answered with {resp!r}")
-        return resp
+        return await self._wait_for_kind(handle, MessageRecord, "a message", timeout)
 
     async def wait_for_modal(
         self, handle: InteractionHandle, *, timeout: float = 5.0
     ) -> ModalRecord:
         """Wait for the bot to open a modal in response to ``handle``."""
-        resp = await self.wait_for_response(handle, timeout=timeout)
-        if not isinstance(resp, ModalRecord):
-            raise AssertionError(f"expected a modal, bot answered with {resp!r}")
-        return resp
+        return await self._wait_for_kind(handle, ModalRecord, "a modal", timeout)
 
     async def wait_for_autocomplete(
         self, handle: InteractionHandle, *, timeout: float = 5.0
     ) -> AutocompleteRecord:
         """Wait for the autocomplete choices returned for ``handle``."""
-        resp = await self.wait_for_response(handle, timeout=timeout)
-        if not isinstance(resp, AutocompleteRecord):
-            raise AssertionError(f"expected autocomplete choices, got {resp!r}")
-        return resp
+        return await self._wait_for_kind(
+            handle, AutocompleteRecord, "autocomplete choices", timeout
+        )
 
     async def wait_for_followup(
         self, handle: InteractionHandle, index: int = 0, *, timeout: float = 5.0
