@@ -30,7 +30,7 @@ from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.app import open_engine  # noqa: E402
-from bot.core.tutor import Learner  # noqa: E402
+from bot.core.learners import Learner  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.models import Attempt  # noqa: E402
 

@@ -46,7 +46,8 @@ from sqlalchemy.engine import Connection  # noqa: E402
 
 from bot.core.clock import FakeClock  # noqa: E402
 from bot.core.content import item_to_dict, load_library  # noqa: E402
-from bot.core.tutor import Learner, Tutor, TutorConfig  # noqa: E402
+from bot.core.learners import Learner  # noqa: E402
+from bot.core.tutor import Tutor, TutorConfig  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import crud  # noqa: E402
 from bot.storage.db import Database  # noqa: E402

@@ -147,7 +147,7 @@ class BotProcess:
 
     async def engine_answers(self, rounds: int) -> int:
         """``rounds`` shared quiz questions, each answered by every simulated member."""
-        from bot.core.tutor import Learner
+        from bot.core.learners import Learner
 
         tutor = self.bot.tutor
         learners = [

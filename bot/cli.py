@@ -72,7 +72,7 @@ async def run_console(user: str) -> int:
     from bot.console import questions
     from bot.console.app import ConsoleApp, console_learner
     from bot.core import leaderboard, privacy
-    from bot.core.tutor import Learner
+    from bot.core.learners import Learner
     from bot.errors import TutorError
     from bot.training.jobs import parse_train_options
     from bot.training.lab import TrainingLab, parse_option_words

@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
 from bot.core.content import DeckLibrary, load_library
+from bot.core.learners import Learner
 from bot.core.scheduling import SchedulerConfig
-from bot.core.tutor import Learner, Tutor, TutorConfig
+from bot.core.tutor import Tutor, TutorConfig
 from bot.storage.db import Database
 
 pytest_plugins = ["tests.fakediscord.fixtures"]

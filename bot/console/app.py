@@ -26,8 +26,9 @@ from typing import TextIO
 from bot.console.dialog import CANCEL_WORD, Dialog
 from bot.console.render import render_reply
 from bot.core.content import DIFFICULTIES
+from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import TutorError
 from bot.log import get_logger
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from bot.console.app import ConsoleCommand
 from bot.console.dialog import CANCEL_WORD, Dialog
 from bot.core.content import ANSWER_LETTERS, DIFFICULTIES, MAX_OPTIONS, MIN_OPTIONS
+from bot.core.learners import Learner
 from bot.core.privacy import export_stamp
 from bot.core.questionbank import (
     BANK_KINDS,
@@ -40,7 +41,7 @@ from bot.core.questionbank import (
     too_big_message,
 )
 from bot.core.replies import Choice, Reply, ReplyField, Tone, typed_choices
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import BadInput, NotFound, PermissionDenied, TutorError
 from bot.log import get_logger
 

@@ -25,8 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core import daily
 from bot.core.clock import Clock
 from bot.core.content import MultipleChoice, Practice, parse_item
+from bot.core.learners import Learner
+from bot.core.letters import DAILY_MODE, letter
 from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
-from bot.core.tutor import DAILY_MODE, Learner, Tutor, letter
+from bot.core.tutor import Tutor
 from bot.errors import BadInput, ExpiredAction, NotFound
 from bot.log import get_logger
 from bot.storage import crud

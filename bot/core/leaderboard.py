@@ -37,7 +37,8 @@ from bot.storage.db import Database
 from bot.storage.privacy import find_user
 
 if TYPE_CHECKING:
-    from bot.core.tutor import Learner, Tutor
+    from bot.core.learners import Learner
+    from bot.core.tutor import Tutor
 
 log = get_logger(__name__)
 

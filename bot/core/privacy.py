@@ -26,7 +26,8 @@ from bot.storage import privacy as store
 from bot.storage.db import Database
 
 if TYPE_CHECKING:
-    from bot.core.tutor import Learner, Tutor
+    from bot.core.learners import Learner
+    from bot.core.tutor import Tutor
 
 log = get_logger(__name__)
 

@@ -39,9 +39,9 @@ from bot.core.content import (
     load_deck_text,
     parse_item,
 )
+from bot.core.learners import Learner
 from bot.core.permissions import SERVER_ONLY
 from bot.core.replies import Choice, Reply, ReplyBuilder, Tone
-from bot.core.tutor import Learner
 from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
 from bot.log import get_logger
 from bot.storage import bank, crud

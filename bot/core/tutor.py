@@ -32,6 +32,8 @@ from bot.core.content import (
     parse_item,
 )
 from bot.core.grading import Coverage, grade_explanation
+from bot.core.learners import Learner
+from bot.core.letters import DAILY_MODE, letter, letter_range
 from bot.core.replies import Choice, ChoiceStyle, Image, Reply, ReplyBuilder, Tone, plural
 from bot.core.scheduling import (
     CardState,
@@ -69,7 +71,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-LETTERS = "ABCDEF"
 #: Longest answer time we store; a question left open over lunch is not a 2-hour answer.
 MAX_DURATION = timedelta(minutes=30)
 #: Longest explanation we grade and keep.
@@ -94,38 +95,12 @@ MODE_NOUNS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Learner:
-    """Who is studying, and where.
-
-    ``platform`` is ``discord`` or ``local`` (the console); ``guild_id`` is the server the
-    request came from (None in DMs and the console), which decides which server-added
-    questions are visible.
-    """
-
-    platform: str
-    external_id: str
-    display_name: str = ""
-    guild_id: int | None = None
-    guild_name: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class TutorConfig:
     """Engine settings."""
 
     new_items_per_day: int = 20
     timezone: str = "UTC"
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
-
-
-def letter(index: int) -> str:
-    """``0`` → ``A``."""
-    return LETTERS[index]
-
-
-def letter_range(count: int) -> str:
-    """``A–D`` for four options."""
-    return f"A–{LETTERS[count - 1]}" if count > 1 else "A"
 
 
 class Tutor:
@@ -1083,10 +1058,6 @@ class AnswerPlan:
 
     outcome: AnswerOutcome
     attempt: dict[str, Any]
-
-
-#: Mode of the prompts a server's daily quiz posts for everyone.
-DAILY_MODE = "daily"
 
 
 def _refuse_unchecked_daily(prompt: PromptRow, window_checked: bool) -> None:

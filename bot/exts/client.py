@@ -15,9 +15,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import Engine, open_engine
+from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.sharding import owns_guild, validate_shards
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import BadInput
 from bot.exts.components import (
     MODAL_PREFIX,

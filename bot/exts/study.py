@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.tutor import Learner
+from bot.core.learners import Learner
 from bot.errors import BadInput, NotFound
 from bot.exts.client import deck_autocomplete, learner_for
 from bot.log import get_logger

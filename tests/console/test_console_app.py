@@ -9,8 +9,9 @@ import pytest
 
 from bot.console.app import ConsoleApp
 from bot.console.render import render_reply
+from bot.core.learners import Learner
 from bot.core.replies import Choice, Reply, ReplyField
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 
 
 def make_app(tutor: Tutor, learner: Learner) -> tuple[ConsoleApp, io.StringIO]:

@@ -13,8 +13,9 @@ from sqlmodel import col, select
 from bot.console import questions
 from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import leaderboard
+from bot.core.learners import Learner
 from bot.core.questionbank import MAX_IMPORT_BYTES, parse_import
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.storage.db import Database
 from bot.storage.models import Item
 

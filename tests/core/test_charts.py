@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.core.charts import CHART_SIZE_PX, activity_chart_png
 from bot.core.clock import FakeClock
+from bot.core.learners import Learner
 from bot.core.scheduling import Grade, SchedulerConfig, SpacedRepetition
 from bot.core.stats import AnswerEvent, DayActivity, daily_activity, retention
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

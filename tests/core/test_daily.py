@@ -12,7 +12,8 @@ import pytest
 from bot.core import daily
 from bot.core.clock import FakeClock
 from bot.core.daily_service import CATCH_UP_EXPIRED, CLOSED_MESSAGE, DailyPost, DailyService
-from bot.core.tutor import Learner, Tutor
+from bot.core.learners import Learner
+from bot.core.tutor import Tutor
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound
 from bot.storage.db import Database
 from bot.storage.models import DailyQuiz

@@ -22,8 +22,9 @@ from bot.core.leaderboard import (
     rank_rows,
     typed_page_hints,
 )
+from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import BadInput, ExpiredAction, NotFound
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -9,9 +9,10 @@ from sqlmodel import select
 
 from bot.core.clock import FakeClock
 from bot.core.content import DeckLibrary
+from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.scheduling import SchedulerConfig
-from bot.core.tutor import Learner, Tutor, TutorConfig
+from bot.core.tutor import Tutor, TutorConfig
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
 from bot.storage.db import Database
 from bot.storage.models import Attempt, ReviewState

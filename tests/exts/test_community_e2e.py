@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.tutor import Learner, Tutor
+from bot.core.learners import Learner
+from bot.core.tutor import Tutor
 from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.dbquery import query

@@ -29,8 +29,8 @@ from bot import PROJECT_ROOT
 from bot.app import open_engine
 from bot.core import daily
 from bot.core.daily_service import DailyService
+from bot.core.learners import Learner
 from bot.core.sharding import shard_of
-from bot.core.tutor import Learner
 from bot.settings import Settings
 from tests.dbquery import query
 from tests.fakediscord import FakeDiscord, MessageRecord

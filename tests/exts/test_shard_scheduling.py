@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import open_engine
 from bot.core.daily_service import DailyService
+from bot.core.learners import Learner
 from bot.core.sharding import shard_of
-from bot.core.tutor import Learner
 from bot.exts.client import TutorBot
 from bot.exts.dailyquiz import DailyQuiz
 from bot.settings import Settings

@@ -15,7 +15,7 @@ import random
 import sys
 
 from bot.app import open_engine
-from bot.core.tutor import Learner
+from bot.core.learners import Learner
 from bot.errors import TutorError
 from bot.settings import Settings
 

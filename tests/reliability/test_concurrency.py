@@ -16,8 +16,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.core.leaderboard import LeaderRow, rank_rows
+from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import AlreadyAnswered
 from bot.storage import crud
 from bot.storage.leaderboard import leaderboard_rows

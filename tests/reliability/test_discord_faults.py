@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import pytest_asyncio
 
+from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.tutor import Learner
 from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.exts import conftest as exts_fixtures

@@ -46,6 +46,7 @@ from bot.core.content import (
     load_deck_text,
     parse_item,
 )
+from bot.core.learners import Learner
 from bot.core.questionbank import (
     CSV_OPTIONAL,
     CSV_REQUIRED,
@@ -57,7 +58,7 @@ from bot.core.questionbank import (
 )
 from bot.core.replies import Reply
 from bot.core.sharding import validate_shards
-from bot.core.tutor import MAX_EXPLANATION_CHARS, Learner, Tutor
+from bot.core.tutor import MAX_EXPLANATION_CHARS, Tutor
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, TutorError
 from bot.settings import Settings
 from bot.storage.db import Database

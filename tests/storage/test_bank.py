@@ -6,8 +6,9 @@ import pytest
 from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
+from bot.core.learners import Learner
 from bot.core.questionbank import QuestionBank, QuestionDraft
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
 from bot.storage import bank
 from bot.storage.db import Database

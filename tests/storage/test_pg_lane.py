@@ -21,8 +21,9 @@ from sqlmodel import select
 
 from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
+from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import AlreadyAnswered, ExpiredAction, NotYourQuestion, StorageError
 from bot.storage import pg_answer_sql
 from bot.storage.answer_rows import StaleRead, is_asyncpg_url

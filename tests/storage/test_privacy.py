@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
 from bot.core.clock import FakeClock
+from bot.core.learners import Learner
 from bot.core.privacy import ForgetChoice, MemberData, console_commands
-from bot.core.tutor import Learner, Tutor
+from bot.core.tutor import Tutor
 from bot.errors import ExpiredAction, NotYourQuestion
 from bot.storage import bank, privacy
 from bot.storage.db import Database
