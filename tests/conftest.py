@@ -20,7 +20,9 @@ from bot.core.content import DeckLibrary, load_library
 from bot.core.learners import Learner
 from bot.core.scheduling import SchedulerConfig
 from bot.core.tutor import Tutor, TutorConfig
+from bot.services.study import StudyServices
 from bot.storage.db import Database
+from tests.study_helpers import build_study
 
 pytest_plugins = ["tests.fakediscord.fixtures"]
 
@@ -108,6 +110,17 @@ async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> AsyncIt
     await engine.load_content(library)
     yield engine
     await engine.close()
+
+
+@pytest_asyncio.fixture
+async def study(
+    db: Database, clock: FakeClock, library: DeckLibrary
+) -> AsyncIterator[StudyServices]:
+    """The study services over the shipped decks, with fuzz-free FSRS and a seeded RNG."""
+    services = build_study(db, clock)
+    await services.decks.sync_content(library)
+    yield services
+    await services.close()
 
 
 @pytest.fixture

@@ -58,6 +58,20 @@ def grade_for_coverage(fraction: float) -> Grade:
     return Grade.AGAIN
 
 
+#: The columns of a member's card, in the order every statement that reads or writes a
+#: review state uses (the one place they are spelled out).
+CARD_COLUMNS: tuple[str, ...] = (
+    "due",
+    "state",
+    "step",
+    "stability",
+    "difficulty",
+    "last_review",
+    "reps",
+    "lapses",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CardState:
     """A member's memory state for one item, as stored (mirrors ``fsrs.Card``)."""
@@ -83,16 +97,7 @@ class CardState:
 
     def columns(self) -> dict[str, object]:
         """The stored columns of a review state (everything but the member and item)."""
-        return {
-            "due": self.due,
-            "state": self.state,
-            "step": self.step,
-            "stability": self.stability,
-            "difficulty": self.difficulty,
-            "last_review": self.last_review,
-            "reps": self.reps,
-            "lapses": self.lapses,
-        }
+        return {name: getattr(self, name) for name in CARD_COLUMNS}
 
     def to_card(self, card_id: int = 1) -> Card:
         """The equivalent ``fsrs.Card``."""

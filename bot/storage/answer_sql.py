@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
-from typing import Any
 
-from bot.core.scheduling import CardState
-from bot.storage.answer_rows import AnswerFacts, PromptRow
+from bot.core.answering import AnswerFacts, AttemptRow, PromptRow
+from bot.core.scheduling import CARD_COLUMNS, CardState
+from bot.errors import StorageError
 from bot.storage.lane import from_sqlite_time, to_sqlite_time
+
+DAMAGED = "The database has a damaged answer row. Run `python -m bot health` and check the log."
 
 
 def member_id(
@@ -48,7 +50,8 @@ def prompt_row(conn: sqlite3.Connection, prompt_id: int) -> PromptRow | None:
     if row is None:
         return None
     presented = from_sqlite_time(row[7])
-    assert presented is not None
+    if presented is None:
+        raise StorageError(DAMAGED)
     return PromptRow(
         id=row[0],
         item_id=row[1],
@@ -69,24 +72,17 @@ def prompt_row(conn: sqlite3.Connection, prompt_id: int) -> PromptRow | None:
 def card_state(conn: sqlite3.Connection, *, user_id: int, item_id: int) -> CardState | None:
     """The member's stored card for the item."""
     row = conn.execute(
-        "SELECT due, state, step, stability, difficulty, last_review, reps, lapses "
-        "FROM review_states WHERE user_id = ? AND item_id = ?",
+        f"SELECT {', '.join(CARD_COLUMNS)} FROM review_states WHERE user_id = ? AND item_id = ?",
         (user_id, item_id),
     ).fetchone()
     if row is None:
         return None
-    due = from_sqlite_time(row[0])
-    assert due is not None
-    return CardState(
-        due=due,
-        state=row[1],
-        step=row[2],
-        stability=row[3],
-        difficulty=row[4],
-        last_review=from_sqlite_time(row[5]),
-        reps=row[6],
-        lapses=row[7],
-    )
+    values = dict(zip(CARD_COLUMNS, row, strict=True))
+    due = from_sqlite_time(values.pop("due"))
+    if due is None:
+        raise StorageError(DAMAGED)
+    values["last_review"] = from_sqlite_time(values["last_review"])
+    return CardState(due=due, **values)
 
 
 def answer_facts(
@@ -107,24 +103,24 @@ def answer_facts(
     return AnswerFacts(user_id=user_id, prompt=row, card=card)
 
 
-def insert_attempt(conn: sqlite3.Connection, attempt: dict[str, Any]) -> bool:
+def insert_attempt(conn: sqlite3.Connection, attempt: AttemptRow) -> bool:
     """Append to the attempt log; False when this member already answered this prompt."""
     row = conn.execute(
         "INSERT INTO attempts (user_id, item_id, prompt_id, guild_id, mode, answer, correct, "
         "score, rating, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (prompt_id, user_id) DO NOTHING RETURNING id",
         (
-            attempt["user_id"],
-            attempt["item_id"],
-            attempt["prompt_id"],
-            attempt["guild_id"],
-            attempt["mode"],
-            attempt["answer"],
-            1 if attempt["correct"] else 0,
-            attempt["score"],
-            attempt["rating"],
-            attempt["duration_ms"],
-            to_sqlite_time(attempt["created_at"]),
+            attempt.user_id,
+            attempt.item_id,
+            attempt.prompt_id,
+            attempt.guild_id,
+            attempt.mode,
+            attempt.answer,
+            1 if attempt.correct else 0,
+            attempt.score,
+            attempt.rating,
+            attempt.duration_ms,
+            to_sqlite_time(attempt.created_at),
         ),
     ).fetchone()
     return row is not None
@@ -141,28 +137,22 @@ def earlier_attempt(
     return (str(row[0]), bool(row[1])) if row is not None else None
 
 
+#: Insert or update a member's card; ``first_seen_at`` is kept from the first insert.
+_SAVE_CARD = (
+    f"INSERT INTO review_states (user_id, item_id, {', '.join(CARD_COLUMNS)}, first_seen_at) "
+    f"VALUES ({', '.join('?' * (len(CARD_COLUMNS) + 3))}) "
+    "ON CONFLICT (user_id, item_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in CARD_COLUMNS)
+)
+
+
 def save_card_state(
     conn: sqlite3.Connection, *, user_id: int, item_id: int, state: CardState, now: datetime
 ) -> None:
     """Insert or update the member's card (``first_seen_at`` kept from the first insert)."""
-    conn.execute(
-        "INSERT INTO review_states (user_id, item_id, state, step, stability, difficulty, due, "
-        "last_review, reps, lapses, first_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (user_id, item_id) DO UPDATE SET state = excluded.state, "
-        "step = excluded.step, stability = excluded.stability, "
-        "difficulty = excluded.difficulty, due = excluded.due, "
-        "last_review = excluded.last_review, reps = excluded.reps, lapses = excluded.lapses",
-        (
-            user_id,
-            item_id,
-            state.state,
-            state.step,
-            state.stability,
-            state.difficulty,
-            to_sqlite_time(state.due),
-            to_sqlite_time(state.last_review) if state.last_review else None,
-            state.reps,
-            state.lapses,
-            to_sqlite_time(now),
-        ),
-    )
+    columns = state.columns()
+    values = [
+        to_sqlite_time(value) if isinstance(value, datetime) else value
+        for value in columns.values()
+    ]
+    conn.execute(_SAVE_CARD, (user_id, item_id, *values, to_sqlite_time(now)))

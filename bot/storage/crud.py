@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import DeckLibrary, item_to_dict
-from bot.core.scheduling import CardState
+from bot.core.scheduling import CARD_COLUMNS, CardState
 from bot.storage.models import (
     Attempt,
     AuditEntry,
@@ -221,17 +221,8 @@ async def deck_sizes(session: AsyncSession, *, guild_id: int | None) -> dict[str
 
 
 def card_state(row: ReviewState) -> CardState:
-    """The pure :class:`CardState` of a stored row."""
-    return CardState(
-        due=row.due,
-        state=row.state,
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        last_review=row.last_review,
-        reps=row.reps,
-        lapses=row.lapses,
-    )
+    """A stored review state as the scheduler's value."""
+    return CardState(**{name: getattr(row, name) for name in CARD_COLUMNS})
 
 
 async def get_review_state(
@@ -242,14 +233,8 @@ async def get_review_state(
 
 
 def _apply_state(row: ReviewState, state: CardState) -> None:
-    row.due = state.due
-    row.state = state.state
-    row.step = state.step
-    row.stability = state.stability
-    row.difficulty = state.difficulty
-    row.last_review = state.last_review
-    row.reps = state.reps
-    row.lapses = state.lapses
+    for name, value in state.columns().items():
+        setattr(row, name, value)
 
 
 async def save_review_state(

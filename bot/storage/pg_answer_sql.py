@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from bot.core.answering import AnswerFacts, AttemptRow, PromptRow
 from bot.core.clock import to_utc
-from bot.core.scheduling import CardState
-from bot.storage.answer_rows import AnswerFacts, PromptRow, StaleRead
+from bot.core.scheduling import CARD_COLUMNS, CardState
+from bot.errors import StorageError
+from bot.storage.answer_rows import StaleRead
 
 #: The member's id (found, or inserted on first sight), the prompt and its item, and the
 #: member's card for that item. No row at all means another transaction inserted the same
@@ -48,13 +49,12 @@ SELECT m.id,
        p.id, p.item_id, p.user_id, p.guild_id, p.mode, p.session_id, p.position,
        p.presented_at, p.revealed_at,
        i.deck, i.guild_id, i.payload::text, i.content_hash,
-       rs.due, rs.state, rs.step, rs.stability, rs.difficulty, rs.last_review,
-       rs.reps, rs.lapses
+       {card_columns}
 FROM member m
 LEFT JOIN prompts p ON p.id = $5::integer
 LEFT JOIN items i ON i.id = p.item_id
 LEFT JOIN review_states rs ON rs.user_id = m.id AND rs.item_id = p.item_id
-"""
+""".format(card_columns=", ".join(f"rs.{name}" for name in CARD_COLUMNS))
 
 #: The attempt (skipped when this member already answered this prompt) and, only if it was
 #: stored, the card. The card is updated only if it is still the one the answer was decided
@@ -141,40 +141,35 @@ def _facts(row: asyncpg.Record) -> AnswerFacts:
         )
     card: CardState | None = None
     if row[14] is not None:
-        card = CardState(
-            due=to_utc(row[14]),
-            state=row[15],
-            step=row[16],
-            stability=row[17],
-            difficulty=row[18],
-            last_review=to_utc(row[19]) if row[19] is not None else None,
-            reps=row[20],
-            lapses=row[21],
-        )
+        values = dict(zip(CARD_COLUMNS, list(row)[14:], strict=True))
+        values["due"] = to_utc(values["due"])
+        if values["last_review"] is not None:
+            values["last_review"] = to_utc(values["last_review"])
+        card = CardState(**values)
     return AnswerFacts(user_id=row[0], prompt=prompt, card=card)
 
 
 async def write_answer(
     conn: asyncpg.Connection,
     *,
-    attempt: dict[str, Any],
+    attempt: AttemptRow,
     state: CardState,
     read: CardState | None,
 ) -> Written:
     """Store the attempt and the member's new card ``state`` (``read``: the card before)."""
-    created_at = to_utc(attempt["created_at"])
+    created_at = to_utc(attempt.created_at)
     row = await conn.fetchrow(
         WRITE,
-        attempt["user_id"],
-        attempt["item_id"],
-        attempt["prompt_id"],
-        attempt["guild_id"],
-        attempt["mode"],
-        attempt["answer"],
-        bool(attempt["correct"]),
-        float(attempt["score"]),
-        attempt["rating"],
-        attempt["duration_ms"],
+        attempt.user_id,
+        attempt.item_id,
+        attempt.prompt_id,
+        attempt.guild_id,
+        attempt.mode,
+        attempt.answer,
+        bool(attempt.correct),
+        float(attempt.score),
+        attempt.rating,
+        attempt.duration_ms,
         created_at,
         state.state,
         state.step,
@@ -186,7 +181,8 @@ async def write_answer(
         state.lapses,
         read.reps if read is not None else None,
     )
-    assert row is not None
+    if row is None:  # the statement always returns one row
+        raise StorageError("Your answer could not be saved. Please try again.")
     return Written(attempt_stored=row[0] is not None, card_stored=bool(row[1]))
 
 

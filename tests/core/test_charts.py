@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import UTC, date, datetime, timedelta
 
-from bot.core.charts import CHART_SIZE_PX, activity_chart_png
+from bot.services.charts import CHART_SIZE_PX, activity_chart_png
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
 from bot.core.scheduling import Grade, SchedulerConfig, SpacedRepetition
