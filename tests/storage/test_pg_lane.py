@@ -23,10 +23,11 @@ from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.tutor import Tutor
 from bot.errors import AlreadyAnswered, ExpiredAction, NotYourQuestion, StorageError
+from bot.services.study import StudyServices
 from bot.storage import pg_answer_sql
 from bot.storage.answer_rows import StaleRead, is_asyncpg_url
+from bot.storage.answer_store import PgAnswerStore, SqliteAnswerStore, open_answer_store
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Prompt, ReviewState, User
 from bot.storage.pg_lane import DEFAULT_POOL_SIZE, PgLane, asyncpg_connect_args
@@ -70,7 +71,7 @@ def test_a_url_without_host_or_port_leaves_them_to_asyncpg() -> None:
         ("postgresql+asyncpg://u:p@localhost/db", True),
         ("postgresql+psycopg://u:p@localhost/db", False),
         ("postgresql://u:p@localhost/db", False),
-        ("sqlite+aiosqlite:///data/tutor.db", False),
+        ("sqlite+aiosqlite:///data/study.context.db", False),
     ],
 )
 def test_only_asyncpg_urls_take_the_lane(url: str, expected: bool) -> None:
@@ -93,23 +94,26 @@ async def test_an_unreachable_server_is_a_friendly_storage_error() -> None:
     await lane.close()
 
 
-def test_the_tutor_picks_the_lane_of_its_database(tutor: Tutor) -> None:
+def test_the_services_pick_the_answer_store_of_their_database(study: StudyServices) -> None:
+    store = study.answers.store
     if TEST_DATABASE_URL:
-        assert tutor.pg_lane is not None and tutor.lane is None
+        assert isinstance(store, PgAnswerStore)
     else:
-        assert tutor.pg_lane is None and tutor.lane is not None
+        assert isinstance(store, SqliteAnswerStore)
 
 
 @pytest.mark.parametrize(("connections", "size"), [(None, DEFAULT_POOL_SIZE), (1, 1), (24, 24)])
-async def test_the_tutor_sizes_the_lanes_pool_without_connecting(
+async def test_the_store_sizes_the_lanes_pool_without_connecting(
     connections: int | None, size: int
 ) -> None:
-    db = Database("postgresql+asyncpg://tutor:secret@127.0.0.1:9/tutor")  # nothing listens
-    tutor = Tutor(db, answer_connections=connections)
-    assert tutor.pg_lane is not None and tutor.pg_lane.size == size
-    assert tutor.pg_lane._pool is None  # opened by the first answer
-    await tutor.close()
-    await db.close()
+    store = open_answer_store(
+        "postgresql+asyncpg://tutor:secret@127.0.0.1:9/tutor",  # nothing listens
+        connections=connections,
+    )
+    assert isinstance(store, PgAnswerStore)
+    assert store.lane.size == size
+    assert store.lane._pool is None  # opened by the first answer
+    await store.close()
 
 
 def test_a_lane_needs_a_connection() -> None:
@@ -148,63 +152,48 @@ async def count(db: Database, model: type[Any]) -> int:
 
 
 @needs_postgres
-async def test_rows_read_back_through_the_models_as_the_orm_writes_them(
-    tutor: Tutor, db: Database, clock: FakeClock
+async def test_rows_read_back_through_the_models_as_written(
+    study: StudyServices, db: Database, clock: FakeClock
 ) -> None:
-    assert tutor.pg_lane is not None
+    store = study.answers.store
+    assert isinstance(store, PgAnswerStore)
     # Microseconds and a non-UTC zone: both must survive the trip.
     clock.set(datetime(2026, 3, 29, 3, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Berlin")))
-    lane_member = Learner("discord", "1001", "Ann Lane", guild_id=77, guild_name="Study")
-    orm_member = Learner("discord", "1002", "Bo Orm", guild_id=77, guild_name="Study")
-    question = await tutor.quiz(lane_member, DECK, shared=True)
+    member = Learner("discord", "1001", "Ann Lane", guild_id=77, guild_name="Study")
+    question = await study.practice.quiz(member, DECK, shared=True)
     clock.advance(seconds=12.5)
 
-    lane_reply = await tutor.act(lane_member, choice(question, "B"))
-    lane = tutor.pg_lane
-    tutor.pg_lane = None  # the same answer through the ORM and the group-commit writer
-    try:
-        orm_reply = await tutor.act(orm_member, choice(question, "B"))
-    finally:
-        tutor.pg_lane = lane
-    assert lane.commits == 1
-    assert (lane_reply.title, lane_reply.text, lane_reply.footer) == (
-        orm_reply.title,
-        orm_reply.text,
-        orm_reply.footer,
-    )
+    reply = await study.actions.act(member, choice(question, "B"))
+    assert store.lane.commits == 1
+    assert reply.title in {"✅ Correct", "❌ Not quite"}
 
-    users = {u.external_id: u for u in await rows(db, User)}
-    assert users["1001"].display_name == "Ann Lane"
-    assert users["1001"].extra_time is False and users["1001"].remind_enabled is False
-    by_user = {a.user_id: a for a in await rows(db, Attempt)}
-    from_lane, from_orm = by_user[users["1001"].id], by_user[users["1002"].id]
-    skip = {"id", "user_id"}
-    assert {k: v for k, v in from_lane.model_dump().items() if k not in skip} == {
-        k: v for k, v in from_orm.model_dump().items() if k not in skip
-    }
-    assert from_lane.created_at == clock.now() and from_lane.created_at.tzinfo == UTC
-    assert from_lane.created_at.microsecond == 623456
-    assert from_lane.duration_ms == 12500 and from_lane.guild_id == 77
-    assert type(from_lane.correct) is bool and type(from_lane.score) is float
-    cards = {c.user_id: c for c in await rows(db, ReviewState)}
-    lane_card, orm_card = cards[users["1001"].id], cards[users["1002"].id]
-    assert {k: v for k, v in lane_card.model_dump().items() if k != "user_id"} == {
-        k: v for k, v in orm_card.model_dump().items() if k != "user_id"
-    }
-    assert lane_card.first_seen_at == clock.now() and lane_card.due.tzinfo == UTC
+    [user] = [u for u in await rows(db, User) if u.external_id == "1001"]
+    assert user.display_name == "Ann Lane"
+    assert user.extra_time is False and user.remind_enabled is False
+    [attempt] = await rows(db, Attempt)
+    assert attempt.user_id == user.id and attempt.mode == "quiz" and attempt.rating in {1, 3}
+    assert attempt.created_at == clock.now() and attempt.created_at.tzinfo == UTC
+    assert attempt.created_at.microsecond == 623456
+    assert attempt.duration_ms == 12500 and attempt.guild_id == 77
+    assert type(attempt.correct) is bool and type(attempt.score) is float
+    [card] = await rows(db, ReviewState)
+    assert card.user_id == user.id and card.item_id == attempt.item_id
+    assert card.reps == 1 and card.lapses == 0 and card.stability is not None
+    assert card.first_seen_at == clock.now() and card.due.tzinfo == UTC
+    assert card.last_review == clock.now() and card.due > clock.now()
 
 
 @needs_postgres
 async def test_a_second_review_updates_the_card_and_keeps_first_seen(
-    tutor: Tutor, db: Database, clock: FakeClock, alice: Learner
+    study: StudyServices, db: Database, clock: FakeClock, alice: Learner
 ) -> None:
     first_seen = clock.now()
-    question = await tutor.quiz(alice, DECK)
-    await tutor.act(alice, choice(question, "A"))
+    question = await study.practice.quiz(alice, DECK)
+    await study.actions.act(alice, choice(question, "A"))
     clock.advance(days=3)
     [card] = await rows(db, ReviewState)
-    again = await tutor.present_item(alice, card.item_id, "quiz")
-    await tutor.act(alice, choice(again, "A"))
+    again = await study.practice.present_item(alice, card.item_id, "quiz")
+    await study.actions.act(alice, choice(again, "A"))
     [card] = await rows(db, ReviewState)
     assert (card.reps, card.first_seen_at, card.last_review) == (2, first_seen, clock.now())
     assert await count(db, Attempt) == 2
@@ -212,14 +201,14 @@ async def test_a_second_review_updates_the_card_and_keeps_first_seen(
 
 @needs_postgres
 async def test_concurrent_double_clicks_are_stored_once_and_told_the_first_answer(
-    tutor: Tutor, db: Database
+    study: StudyServices, db: Database
 ) -> None:
     # New members: their three clicks also race to create the member's row.
     members = [Learner("discord", str(5000 + n), f"m{n}", guild_id=9) for n in range(40)]
-    question = await tutor.quiz(members[0], DECK, shared=True)
+    question = await study.practice.quiz(members[0], DECK, shared=True)
     clicks = [(m, "ABCD"[n % 4]) for n, m in enumerate(members) for _ in range(3)]
     results = await asyncio.gather(
-        *(tutor.act(m, choice(question, key)) for m, key in clicks), return_exceptions=True
+        *(study.actions.act(m, choice(question, key)) for m, key in clicks), return_exceptions=True
     )
     refused = [r for r in results if isinstance(r, AlreadyAnswered)]
     assert [r for r in results if isinstance(r, BaseException) and r not in refused] == []
@@ -233,11 +222,11 @@ async def test_concurrent_double_clicks_are_stored_once_and_told_the_first_answe
 
 @needs_postgres
 async def test_a_failure_mid_answer_leaves_nothing_behind(
-    tutor: Tutor, db: Database, monkeypatch: pytest.MonkeyPatch
+    study: StudyServices, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asker = Learner("discord", "1", "Asker", guild_id=5)
     newcomer = Learner("discord", "2", "New", guild_id=5)
-    question = await tutor.quiz(asker, DECK, shared=True)
+    question = await study.practice.quiz(asker, DECK, shared=True)
     real_write = pg_answer_sql.write_answer
 
     async def write_then_fail(conn: Any, **kwargs: Any) -> Any:
@@ -247,39 +236,39 @@ async def test_a_failure_mid_answer_leaves_nothing_behind(
     monkeypatch.setattr(pg_answer_sql, "write_answer", write_then_fail)
     users_before = await count(db, User)
     with pytest.raises(RuntimeError):
-        await tutor.act(newcomer, choice(question, "A"))
+        await study.actions.act(newcomer, choice(question, "A"))
     assert await count(db, Attempt) == 0
     assert await count(db, ReviewState) == 0
     assert await count(db, User) == users_before  # the new member's row went too
 
     monkeypatch.setattr(pg_answer_sql, "write_answer", real_write)
-    answered = await tutor.act(newcomer, choice(question, "A"))
+    answered = await study.actions.act(newcomer, choice(question, "A"))
     assert "Correct" in answered.title or "Not quite" in answered.title
     assert await count(db, Attempt) == 1
 
 
 @needs_postgres
 async def test_refused_answers_write_nothing(
-    tutor: Tutor, db: Database, alice: Learner, bob: Learner
+    study: StudyServices, db: Database, alice: Learner, bob: Learner
 ) -> None:
-    mine = await tutor.quiz(alice, DECK)
+    mine = await study.practice.quiz(alice, DECK)
     users = await count(db, User)
     with pytest.raises(NotYourQuestion):
-        await tutor.act(Learner("local", "carol", "Carol"), choice(mine, "A"))
+        await study.actions.act(Learner("local", "carol", "Carol"), choice(mine, "A"))
     with pytest.raises(ExpiredAction):
-        await tutor.act(bob, f"an:{prompt_of(mine) + 1000}:0")
+        await study.actions.act(bob, f"an:{prompt_of(mine) + 1000}:0")
     assert await count(db, Attempt) == 0
     assert await count(db, User) == users  # neither Carol nor (unseen) Bob was created
 
 
 @needs_postgres
 async def test_two_answers_to_one_card_at_once_both_count(
-    tutor: Tutor, db: Database, alice: Learner, monkeypatch: pytest.MonkeyPatch
+    study: StudyServices, db: Database, alice: Learner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both read the card before either writes; the second is decided again, not lost."""
-    item_id = await item_of(db, await tutor.quiz(alice, DECK))
-    one = await tutor.present_item(alice, item_id, "quiz")
-    two = await tutor.present_item(alice, item_id, "quiz")
+    item_id = await item_of(db, await study.practice.quiz(alice, DECK))
+    one = await study.practice.present_item(alice, item_id, "quiz")
+    two = await study.practice.present_item(alice, item_id, "quiz")
     real_facts = pg_answer_sql.answer_facts
     both_read = asyncio.Barrier(2)
     calls = 0
@@ -293,22 +282,26 @@ async def test_two_answers_to_one_card_at_once_both_count(
         return found
 
     monkeypatch.setattr(pg_answer_sql, "answer_facts", facts_then_wait)
-    await asyncio.gather(tutor.act(alice, choice(one, "A")), tutor.act(alice, choice(two, "B")))
-    assert tutor.pg_lane is not None and tutor.pg_lane.retries == 1
+    await asyncio.gather(
+        study.actions.act(alice, choice(one, "A")), study.actions.act(alice, choice(two, "B"))
+    )
+    store = study.answers.store
+    assert isinstance(store, PgAnswerStore) and store.lane.retries == 1
     [card] = await rows(db, ReviewState)
     assert card.reps == 2
     assert await count(db, Attempt) == 2
 
 
 @needs_postgres
-async def test_a_conflict_that_keeps_coming_back_is_reported(tutor: Tutor) -> None:
-    assert tutor.pg_lane is not None
+async def test_a_conflict_that_keeps_coming_back_is_reported(study: StudyServices) -> None:
+    store = study.answers.store
+    assert isinstance(store, PgAnswerStore)
 
     async def always_stale(_conn: Any) -> None:
         raise StaleRead("test")
 
     with pytest.raises(StorageError, match="could not be saved"):
-        await tutor.pg_lane.run(always_stale)
+        await store.lane.run(always_stale)
 
 
 def test_a_sqlite_bot_never_imports_the_postgresql_driver(tmp_path: Path) -> None:

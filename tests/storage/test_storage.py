@@ -11,12 +11,16 @@ from sqlalchemy import inspect, text
 from sqlmodel import select
 
 from bot.core.content import DeckLibrary, load_deck_text
-from bot.core.scheduling import CardState
+from bot.core import actions
+from bot.core.answering import AnswerFacts, AnswerPlan, AnswerRequest, decide_answer
+from bot.core.learners import Learner
+from bot.core.scheduling import CardState, SpacedRepetition
+from bot.services.study_context import ItemCache
 from bot.errors import AlreadyAnswered, StorageError
 from bot.storage import crud
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, ReviewState
-from bot.storage.writer import AnswerWriter
+from bot.storage.answer_store import open_answer_store
 from tests.conftest import TEST_DATABASE_URL
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -100,32 +104,36 @@ async def _setup_member(db: Database) -> tuple[int, int, int]:
         return user.id or 0, item.id or 0, prompt.id or 0
 
 
-def _answer(user_id: int, item_id: int, prompt_id: int) -> dict[str, dict[str, object]]:
-    state = {"user_id": user_id, "item_id": item_id, "first_seen_at": NOW}
-    state.update(CardState.new(NOW).columns())
-    attempt = {
-        "user_id": user_id,
-        "item_id": item_id,
+def _decide(facts: AnswerFacts) -> AnswerPlan:
+    """Right answer to the prompt, decided by the real rules."""
+    request = AnswerRequest(
+        learner=Learner("local", "ann", "Ann"),
+        action=actions.Answer(facts.prompt.id if facts.prompt else 0, 0),
+        text=None,
+        now=NOW,
+        window_checked=False,
+    )
+    return decide_answer(request, facts, item_of=ItemCache().of_prompt, srs=SpacedRepetition())
+
+
+def _lookup(prompt_id: int) -> dict[str, object]:
+    return {
+        "platform": "local",
+        "external_id": "ann",
+        "display_name": "Ann",
         "prompt_id": prompt_id,
-        "guild_id": None,
-        "mode": "quiz",
-        "answer": "Weights",
-        "correct": True,
-        "score": 1.0,
-        "rating": 3,
-        "duration_ms": 0,
-        "created_at": NOW,
+        "now": NOW,
     }
-    return {"attempt": attempt, "state": state}
 
 
 async def test_an_answer_is_recorded_exactly_once(db: Database) -> None:
-    user_id, item_id, prompt_id = await _setup_member(db)
-    writer = AnswerWriter(db)
-    await writer.submit(**_answer(user_id, item_id, prompt_id))
-    with pytest.raises(AlreadyAnswered):
-        await writer.submit(**_answer(user_id, item_id, prompt_id))
-    await writer.close()
+    _user_id, _item_id, prompt_id = await _setup_member(db)
+    store = open_answer_store(db.url)
+    plan = await store.record(_lookup(prompt_id), _decide)
+    assert plan.attempt.correct and plan.outcome.state.reps == 1
+    with pytest.raises(AlreadyAnswered, match="already answered"):
+        await store.record(_lookup(prompt_id), _decide)
+    await store.close()
     async with db.session() as s:
         assert len((await s.exec(select(Attempt))).all()) == 1
         assert len((await s.exec(select(ReviewState))).all()) == 1
@@ -134,16 +142,23 @@ async def test_an_answer_is_recorded_exactly_once(db: Database) -> None:
 async def test_data_survives_reopening_the_database(db_url: str) -> None:
     first = Database(db_url)
     await first.connect()
-    user_id, item_id, prompt_id = await _setup_member(first)
-    writer = AnswerWriter(first)
-    await writer.submit(**_answer(user_id, item_id, prompt_id))
-    await writer.close()
+    user_id, _item_id, prompt_id = await _setup_member(first)
+    store = open_answer_store(first.url)
+    await store.record(_lookup(prompt_id), _decide)
+    await store.close()
     await first.close()
     second = Database(db_url)
     await second.connect()  # migrations are a no-op the second time
     async with second.session() as s:
         assert (await crud.attempt_totals(s, user_id=user_id)) == (1, 1)
     await second.close()
+
+
+def test_only_sqlite_files_and_postgresql_store_answers() -> None:
+    with pytest.raises(StorageError, match="DATABASE_URL must point at"):
+        open_answer_store("sqlite+aiosqlite://")
+    with pytest.raises(StorageError, match="DATABASE_URL must point at"):
+        open_answer_store("mysql+aiomysql://u:p@localhost/db")
 
 
 async def test_due_queue_orders_by_due_and_respects_server_scope(db: Database) -> None:
