@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: dependencies are installed from the lock file in a builder stage,
-# the runtime image gets only the virtual environment and the code, and runs as a
-# non-root user with data/ as a volume.
+# Multi-stage build: dependencies are installed from the runtime lock file in a builder stage
+# (requirements.lock only: the test and lint tools of requirements-dev.lock stay out), the
+# runtime image gets only the virtual environment and the code, and runs as a non-root user
+# with data/ as a volume.
 
 FROM python:3.11-slim AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

@@ -58,7 +58,7 @@ async def run(
         # Questions shown to everyone first (not timed): one shared prompt per round.
         tokens: list[tuple[Learner, str]] = []
         for _round in range(answers):
-            question = await tutor.quiz(learners[0], shared=True)
+            question = await study.practice.quiz(learners[0], shared=True)
             for learner in learners:
                 choice = rng.choice([c for c in question.choices if len(c.key) == 1])
                 tokens.append((learner, choice.action))
@@ -68,7 +68,7 @@ async def run(
         async def answer(learner: Learner, token: str) -> None:
             async with semaphore:
                 started = time.perf_counter()
-                await tutor.act(learner, token)
+                await study.actions.act(learner, token)
                 latencies.append((time.perf_counter() - started) * 1000)
 
         started = time.perf_counter()

@@ -38,16 +38,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.services.study import StudyServices
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.core.tutor import Tutor, TutorConfig  # noqa: E402
 from sqlalchemy import Table, event, insert  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
 from bot.core.clock import FakeClock  # noqa: E402
 from bot.core.content import item_to_dict, load_library  # noqa: E402
 from bot.core.learners import Learner  # noqa: E402
-from bot.core.tutor import Tutor, TutorConfig  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import crud  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
@@ -255,7 +257,7 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         db = Database(f"sqlite+aiosqlite:///{Path(folder) / 'due.db'}")
         await db.connect()
-        tutor: Tutor | None = None
+        study: StudyServices | None = None
         try:
             built = time.perf_counter()
             population = await populate(db, items, seed)
@@ -279,7 +281,7 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
                 return crud.next_new_item(session, user_id=member, guild_id=GUILD_ID)
 
             next_due = await time_in_session(db, runs, due_query)
-            review = await time_calls(runs, lambda: tutor.review(learner))
+            review = await time_calls(runs, lambda: study.review.review(learner))
             count_due = await time_in_session(db, max(50, runs // 3), count_query)
             next_new = await time_in_session(db, max(50, runs // 3), new_query)
 
@@ -298,7 +300,7 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
                 other_due = await crud.count_due(session, user_id=other, guild_id=GUILD_ID, now=NOW)
         finally:
             if tutor is not None:
-                await tutor.close()
+                await study.close()
             await db.close()
     return {
         "population": population,

@@ -41,6 +41,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.app import discord_bot
+
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parent.parent
 sys.path.insert(0, str(ROOT))
@@ -99,7 +101,6 @@ class BotProcess:
         from discord.http import Route
         from yarl import URL
 
-        from bot.exts.client import TutorBot
         from bot.settings import Settings
         from bot.training.jobs import TrainRequest
 
@@ -112,7 +113,7 @@ class BotProcess:
             training_workers=1,
             training_cooldown_s=0,
         )
-        bot = TutorBot(settings)
+        bot = discord_bot(settings)
         self.bot = bot
         bot._connection.guild_ready_timeout = 0.05
         started = time.perf_counter()
@@ -158,11 +159,11 @@ class BotProcess:
 
         async def answer(learner: Learner, token: str) -> None:
             async with semaphore:
-                await tutor.act(learner, token)
+                await study.actions.act(learner, token)
 
         done = 0
         for _ in range(rounds):
-            question = await tutor.quiz(learners[0], shared=True)
+            question = await study.practice.quiz(learners[0], shared=True)
             options = [c.action for c in question.choices if len(c.key) == 1]
             await asyncio.gather(
                 *(answer(learner, self.rng.choice(options)) for learner in learners)
@@ -216,7 +217,7 @@ class BotProcess:
 
         from bot.storage.models import Attempt
 
-        async with self.bot.engine.db.session() as session:
+        async with self.bot.services.db.session() as session:
             rows = await session.exec(select(func.count()).select_from(Attempt))
             return int(rows.one())
 
@@ -227,7 +228,7 @@ class BotProcess:
         connection = bot._connection
         messages = connection._messages
         return {
-            "tutor_item_cache": len(tutor._items),
+            "tutor_item_cache": len(study.context.items._items),
             "tutor_known_guilds": len(tutor._known_guilds),
             "discord_cached_messages": len(messages) if messages is not None else 0,
             "discord_max_messages": connection.max_messages or 0,

@@ -1,38 +1,46 @@
-"""Building the engine the adapters share: settings → content → database → :class:`Tutor`."""
+"""The composition root: settings → database → services → an adapter.
+
+Every entry point of ``python -m bot`` (the console, the Discord bot, ``health``,
+``content`` and ``train``) starts here, so each setting means the same thing everywhere.
+Nothing below this module reads the environment.
+"""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import sys
+import uuid
+from typing import TYPE_CHECKING, Any
 
-from bot.core.clock import Clock
-from bot.core.content import DeckLibrary, load_library
+from bot.core.clock import Clock, SystemClock
+from bot.core.content import load_library
 from bot.core.scheduling import SchedulerConfig
-from bot.core.tutor import Tutor, TutorConfig
+from bot.errors import TutorError
 from bot.log import get_logger
+from bot.services.container import Services
+from bot.services.daily_quiz import DailyQuizService
+from bot.services.leaderboard import LeaderboardService
+from bot.services.privacy import PrivacyService
+from bot.services.question_bank import QuestionBankService
+from bot.services.reminders import ReminderService
+from bot.services.server_settings import ServerSettingsService
+from bot.services.study import StudyServices
+from bot.services.study_context import StudyConfig, StudyContext
 from bot.settings import Settings
+from bot.storage.answer_store import open_answer_store
 from bot.storage.db import Database
+from bot.training.lab import TrainingLab
+from bot.training.pool import PoolConfig
+
+if TYPE_CHECKING:
+    from bot.exts.client import TutorBot
 
 log = get_logger(__name__)
 
 
-@dataclass(slots=True)
-class Engine:
-    """Everything an adapter needs: the tutor, its database and the loaded decks."""
-
-    tutor: Tutor
-    db: Database
-    library: DeckLibrary
-
-    async def close(self) -> None:
-        """Finish queued answers, then close the database."""
-        await self.tutor.close()
-        await self.db.close()
-
-
-def tutor_config(settings: Settings) -> TutorConfig:
-    """The engine's settings from the process settings."""
-    return TutorConfig(
+def study_config(settings: Settings) -> StudyConfig:
+    """The study services' settings from the process settings."""
+    return StudyConfig(
         new_items_per_day=settings.new_items_per_day,
         timezone=settings.study_timezone,
         scheduler=SchedulerConfig(
@@ -42,10 +50,30 @@ def tutor_config(settings: Settings) -> TutorConfig:
     )
 
 
-async def open_engine(
-    settings: Settings, *, clock: Clock | None = None, rng: random.Random | None = None
-) -> Engine:
-    """Load the decks, open and migrate the database, and sync the bundled items.
+def lab_config(settings: Settings, *, console: bool = False) -> PoolConfig:
+    """The TensorFlow worker pool from the ``TRAINING_*`` settings.
+
+    The console has one member at one terminal, so it has no per-member cooldown and
+    starts its worker on the first ``/train`` rather than at start-up.
+    """
+    return PoolConfig(
+        size=settings.training_workers,
+        job_timeout_s=settings.training_job_timeout_s,
+        max_queue=settings.training_max_queue,
+        cooldown_s=0 if console else settings.training_cooldown_s,
+        memory_limit_mb=settings.training_memory_limit_mb,
+        warm_start=not console,
+    )
+
+
+async def open_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    console: bool = False,
+) -> Services:
+    """Load the decks, open and migrate the database, sync the bundled items, wire services.
 
     Raises :class:`~bot.errors.ContentError` or :class:`~bot.errors.StorageError` with a
     one-line message when the content folder or the database cannot be used.
@@ -53,18 +81,122 @@ async def open_engine(
     library = load_library(settings.content_dir)
     for problem in library.problems:
         log.warning("content problem: %s", problem)
+    clock = clock or SystemClock()
     db = Database(settings.database_url)
     try:
         await db.connect()
-        tutor = Tutor(
-            db,
-            clock=clock,
-            config=tutor_config(settings),
-            rng=rng,
-            answer_connections=settings.database_answer_connections,
-        )
-        await tutor.load_content(library)
+        context = StudyContext(db, clock=clock, config=study_config(settings), rng=rng)
+        store = open_answer_store(db.url, connections=settings.database_answer_connections)
+        study = StudyServices.build(context, store=store)
+        await study.decks.sync_content(library)
     except BaseException:
         await db.close()
         raise
-    return Engine(tutor=tutor, db=db, library=library)
+    tz = settings.study_timezone
+    return Services(
+        db=db,
+        clock=clock,
+        library=library,
+        study=study,
+        question_bank=QuestionBankService(db, clock=clock),
+        # The console's leaderboard also counts answers from before it had a local server.
+        leaderboard=LeaderboardService(db, clock=clock, include_serverless=console),
+        privacy=PrivacyService(db, clock=clock),
+        server_settings=ServerSettingsService(
+            db,
+            clock=clock,
+            default_timezone=tz,
+            default_new_per_day=settings.new_items_per_day,
+        ),
+        reminders=ReminderService(db, clock=clock, default_timezone=tz),
+        daily_quiz=DailyQuizService(
+            db,
+            clock=clock,
+            presenter=study.practice,
+            answers=study.actions,
+            default_timezone=tz,
+        ),
+        lab=(
+            TrainingLab(lab_config(settings, console=console))
+            if settings.training_workers > 0
+            else None
+        ),
+    )
+
+
+# -- entry points ---------------------------------------------------------------------------
+
+
+async def run_console(settings: Settings, user: str) -> int:
+    """The offline console on stdin/stdout for the local profile ``user``."""
+    from bot.console.commands import console_app
+
+    try:
+        services = await open_services(settings, console=True)
+    except TutorError as error:
+        sys.stderr.write(f"{error.message}\n")
+        return 1
+    try:
+        app = console_app(services, user=user, data_dir=settings.database_dir)
+        return await app.run()
+    except TutorError as error:
+        sys.stderr.write(f"{error.message}\n")
+        return 1
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("console stopped by an unexpected error %s", incident)
+        sys.stderr.write(f"Something went wrong (id {incident}). Your saved answers are safe.\n")
+        return 1
+    finally:
+        await services.close()
+
+
+async def check_health(settings: Settings) -> int:
+    """Open the database and load the decks; one line on the outcome (container health)."""
+    database = Database(settings.database_url)
+    try:
+        library = load_library(settings.content_dir)
+        await database.connect()
+    except TutorError as error:
+        sys.stderr.write(f"unhealthy: {error.message}\n")
+        return 1
+    finally:
+        await database.close()
+    if library.problems:
+        sys.stderr.write(f"unhealthy: {library.problems[0]}\n")
+        return 1
+    sys.stdout.write(f"ok: {len(library.decks)} decks, database reachable\n")
+    return 0
+
+
+def discord_bot(
+    settings: Settings, *, services: Services | None = None, **options: Any
+) -> TutorBot:
+    """The Discord adapter, opening its services in its own event loop at start-up."""
+    from bot.exts.client import TutorBot
+
+    async def opener() -> Services:
+        return await open_services(settings)
+
+    return TutorBot(settings, open_services=opener, services=services, **options)
+
+
+def run_discord(settings: Settings) -> int:
+    """Connect to Discord and serve until stopped; the exit code."""
+    from bot.exts.runner import run_discord as serve
+
+    return serve(settings, discord_bot)
+
+
+def run_content(settings: Settings, argv: list[str]) -> int:
+    """``python -m bot content check|export`` on the configured content folder."""
+    from bot.console.content_cli import main
+
+    return main(argv, content_dir=settings.content_dir)
+
+
+def run_train(settings: Settings, argv: list[str]) -> int:
+    """``python -m bot train``: one TensorFlow job with the ``TRAINING_*`` limits."""
+    from bot.training.cli import main
+
+    return main(argv, config=lab_config(settings, console=True))

@@ -1,10 +1,9 @@
-"""Shared fixtures: a fake clock, a temporary SQLite database and a ready engine."""
+"""Shared fixtures: a fake clock, a temporary SQLite database and the study services."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,8 +17,6 @@ from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
 from bot.core.content import DeckLibrary, load_library
 from bot.core.learners import Learner
-from bot.core.scheduling import SchedulerConfig
-from bot.core.tutor import Tutor, TutorConfig
 from bot.services.study import StudyServices
 from bot.storage.db import Database
 from tests.study_helpers import build_study
@@ -96,20 +93,6 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 def library() -> DeckLibrary:
     """The shipped decks."""
     return load_library(CONTENT_DIR)
-
-
-@pytest_asyncio.fixture
-async def tutor(db: Database, clock: FakeClock, library: DeckLibrary) -> AsyncIterator[Tutor]:
-    """An engine over the shipped decks, with fuzz-free FSRS and a seeded RNG."""
-    engine = Tutor(
-        db,
-        clock=clock,
-        config=TutorConfig(new_items_per_day=20, scheduler=SchedulerConfig(enable_fuzzing=False)),
-        rng=random.Random(7),
-    )
-    await engine.load_content(library)
-    yield engine
-    await engine.close()
 
 
 @pytest_asyncio.fixture

@@ -13,12 +13,17 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
-from bot.content_cli import main
-from bot.settings import get_settings
+from bot.app import run_content
+from bot.settings import Settings, get_settings
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
 GOOD = DECKS / "good"
 BROKEN = DECKS / "broken"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m bot content …`` as the composition root runs it (settings from the env)."""
+    return run_content(Settings(_env_file=None), argv)
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ import pytest
 from pydantic import ValidationError
 
 from bot import PROJECT_ROOT
-from bot.app import open_engine
+from bot.app import open_services
 from bot.cli import describe_settings_error
-from bot.core.tutor import Tutor
+from bot.services.decks import DeckService
 from bot.settings import Settings
+from bot.storage.answer_store import PgAnswerStore
 from bot.storage.db import Database
 from bot.storage.pg_lane import DEFAULT_POOL_SIZE
 
@@ -61,23 +62,23 @@ def test_bad_answer_connections_are_explained_in_one_line(
     assert "\n" not in line
 
 
-async def test_open_engine_passes_answer_connections_to_the_lane(
+async def test_open_services_passes_answer_connections_to_the_store(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def no_server(_self: object, *_args: object, **_kwargs: object) -> None:
         return None
 
-    # No PostgreSQL here: skip the migrations and the deck sync; the lane's pool opens only
-    # with the first answer, so building the engine needs no server.
+    # No PostgreSQL here: skip the migrations and the deck sync; the store's pool opens only
+    # with the first answer, so building the services needs no server.
     monkeypatch.setattr(Database, "connect", no_server)
-    monkeypatch.setattr(Tutor, "load_content", no_server)
+    monkeypatch.setattr(DeckService, "sync_content", no_server)
     settings = Settings(_env_file=None, database_url=UNREACHABLE_PG, database_answer_connections=3)
-    engine = await open_engine(settings)
+    services = await open_services(settings)
     try:
-        lane = engine.tutor.pg_lane
-        assert lane is not None and lane.size == 3
+        store = services.study.answers.store
+        assert isinstance(store, PgAnswerStore) and store.lane.size == 3
     finally:
-        await engine.close()
+        await services.close()
 
 
 def test_env_example_lists_every_setting_with_a_valid_example(

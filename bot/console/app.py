@@ -1,8 +1,8 @@
 """The console adapter: reads commands and answers line by line, prints replies.
 
 It works interactively and with piped stdin, so it can be scripted and tested. It decides
-nothing about grading or scheduling: every line becomes a :class:`~bot.core.tutor.Tutor`
-call, and every reply is rendered by :mod:`bot.console.render`. A command that needs several
+nothing about grading or scheduling: every line becomes a call to the
+study services (:mod:`bot.services`), and every reply is rendered by :mod:`bot.console.render`. A command that needs several
 lines (adding a question) answers with a :class:`~bot.console.dialog.Dialog`, which then
 takes the following lines until it is done or the member types ``/cancel``.
 
@@ -28,9 +28,9 @@ from bot.console.render import render_reply
 from bot.core.content import DIFFICULTIES
 from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField
-from bot.core.tutor import Tutor
 from bot.errors import TutorError
 from bot.log import get_logger
+from bot.services.study import StudyServices
 
 log = get_logger(__name__)
 
@@ -72,7 +72,7 @@ class ConsoleApp:
 
     def __init__(
         self,
-        tutor: Tutor,
+        study: StudyServices,
         learner: Learner,
         *,
         out: TextIO | None = None,
@@ -80,7 +80,7 @@ class ConsoleApp:
         commands: Mapping[str, ConsoleCommand] | None = None,
         help_fields: Sequence[ReplyField] = (),
     ) -> None:
-        self.tutor = tutor
+        self.study = study
         self.learner = learner
         self.out = out or sys.stdout
         self.image_dir = image_dir
@@ -208,24 +208,24 @@ class ConsoleApp:
         name, *args = line.split()
         name = name.casefold()
         learner = self.learner
-        tutor = self.tutor
+        study = self.study
         if name == "/help":
-            shared = tutor.help()
+            shared = study.decks.help()
             self.show(replace(shared, fields=shared.fields + self.help_fields))
         elif name == "/review":
-            self.show(await tutor.review(learner))
+            self.show(await study.review.review(learner))
         elif name in ("/quiz", "/practice"):
             deck, difficulty = _deck_and_difficulty(args)
             mode = name[1:]
-            self.show(await tutor.ask(learner, mode, deck, difficulty))
+            self.show(await study.practice.ask(learner, mode, deck, difficulty))
         elif name == "/explain":
-            self.show(await tutor.explain(learner, args[0] if args else None))
+            self.show(await study.practice.explain(learner, args[0] if args else None))
         elif name == "/test":
-            self.show(await tutor.start_test(learner, args[0] if args else None))
+            self.show(await study.tests.start_test(learner, args[0] if args else None))
         elif name == "/stats":
-            self.show(await tutor.stats(learner))
+            self.show(await study.stats.stats(learner))
         elif name == "/decks":
-            self.show(await tutor.deck_listing(learner))
+            self.show(await study.decks.deck_listing(learner))
         elif name == CANCEL_WORD:
             self.say("Nothing to cancel. Type /help for the commands.")
         elif name in self.commands:
@@ -241,11 +241,11 @@ class ConsoleApp:
             return
         choice = reply.choice_for(line)
         if choice is not None and not choice.needs_text:
-            self.show(await self.tutor.act(self.learner, choice.action))
+            self.show(await self.study.actions.act(self.learner, choice.action))
             return
         text_choice = next((c for c in reply.choices if c.needs_text), None)
         if text_choice is not None:
-            self.show(await self.tutor.act(self.learner, text_choice.action, line))
+            self.show(await self.study.actions.act(self.learner, text_choice.action, line))
             return
         self.error(_not_a_choice(reply, line))
 

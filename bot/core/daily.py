@@ -2,14 +2,17 @@
 
 Everything here is a pure function of its inputs, so tests can drive it with any "now":
 
-* settings input: :func:`parse_hhmm`, :func:`parse_timezone`, :func:`validate_questions`,
-  :func:`validate_window`;
+* settings input: :func:`parse_hhmm`, :func:`parse_timezone`, :func:`timezone_choices`,
+  :func:`validate_questions`, :func:`validate_window`, :func:`validate_new_per_day`;
 * when a server's quiz runs: :func:`run_for_date` (DST-correct), :func:`next_run_after`,
   :func:`plan_run` (post on time, post late within the grace period, or skip);
 * which questions to ask: :func:`item_scores`, :func:`select_daily_items`;
 * answer windows, results ranking and the catch-up: :func:`answer_deadline`,
   :func:`results_time`, :func:`rank_scores`, :func:`catch_up_open`;
-* reminders: :func:`reminder_due`.
+* the quiz's own wording: :func:`daily_question`, :func:`results_reply`, :func:`describe_run`;
+* reminders: :func:`reminder_due`;
+* what the daily-quiz service hands its adapters: :class:`GuildSchedule`,
+  :class:`ScheduleOutcome`, :class:`DailyPost`, :class:`OpenQuiz`, :class:`QuizResults`.
 
 A quiz belongs to the server's *local date* (the date its run was scheduled for), which is
 the unique key in the database: one quiz per server per local date.
@@ -26,12 +29,18 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.core.replies import Reply
 from bot.errors import BadInput
 
 #: How late a missed quiz may still be posted (e.g. after a restart); later ones are skipped.
 DEFAULT_GRACE = timedelta(hours=2)
 MIN_QUESTIONS, MAX_QUESTIONS = 1, 10
 MIN_WINDOW_MINUTES, MAX_WINDOW_MINUTES = 5, 720
+MIN_NEW_PER_DAY, MAX_NEW_PER_DAY = 0, 1000
+#: The time zone of a server that never chose one (the bot's own default may replace it).
+DEFAULT_TIMEZONE = "UTC"
+#: Discord shows at most this many autocomplete choices.
+MAX_TIMEZONE_CHOICES = 25
 #: Members count as active on a server if they answered there within this period.
 ACTIVE_MEMBER_LOOKBACK = timedelta(days=14)
 #: A question used in a server's daily quiz is not reused for this long (if the bank allows).
@@ -73,6 +82,12 @@ def timezone_names() -> list[str]:
     return sorted(_zone_names().values())
 
 
+def timezone_choices(typed: str, limit: int = MAX_TIMEZONE_CHOICES) -> list[str]:
+    """Up to ``limit`` IANA names containing what was typed so far (case and spaces ignored)."""
+    wanted = typed.casefold().strip().replace(" ", "_")
+    return [name for name in timezone_names() if wanted in name.casefold()][:limit]
+
+
 def parse_timezone(name: str) -> str:
     """The canonical IANA name for ``name`` (case-insensitive), or :class:`BadInput`."""
     wanted = (name or "").strip()
@@ -106,6 +121,16 @@ def validate_window(minutes: int) -> int:
             "(up to 12 hours)."
         )
     return minutes
+
+
+def validate_new_per_day(count: int) -> int:
+    """The cap on new cards a member sees per day, or :class:`BadInput` outside 0–1000."""
+    if not MIN_NEW_PER_DAY <= count <= MAX_NEW_PER_DAY:
+        raise BadInput(
+            f"New cards per day must be between {MIN_NEW_PER_DAY} and {MAX_NEW_PER_DAY} "
+            "(0 means reviews only)."
+        )
+    return count
 
 
 # -- when the quiz runs ---------------------------------------------------------------------
@@ -363,3 +388,55 @@ def parse_catch_up_token(token: str) -> int | None:
     """``dc:<quiz>`` → quiz id; None when malformed."""
     numbers = _numbers(token, CATCH_UP_PREFIX, 1)
     return numbers[0] if numbers else None
+
+
+# -- what the service hands its adapters ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSchedule:
+    """A server's daily-quiz timing."""
+
+    guild_id: int
+    channel_id: int | None
+    at: time
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPost:
+    """A claimed quiz ready to be sent: one reply per question, in order."""
+
+    quiz_id: int
+    guild_id: int
+    channel_id: int
+    local_date: date
+    questions: tuple[Reply, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuiz:
+    """A posted quiz and when its results are due."""
+
+    quiz_id: int
+    guild_id: int
+    channel_id: int | None
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuizResults:
+    """The results message of a closed quiz and where it goes."""
+
+    quiz_id: int
+    guild_id: int
+    channel_id: int | None
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleOutcome:
+    """What a schedule check did: maybe a quiz to post, and when to check next."""
+
+    post: DailyPost | None
+    next_run: ScheduledRun | None

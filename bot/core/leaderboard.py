@@ -1,4 +1,7 @@
-"""Server leaderboards: periods, ranking with ties, pages, and the reply (no discord).
+"""Server leaderboards: periods, ranking with ties, pages, tokens and the reply.
+
+Pure rules and value types (no I/O, no database, no discord); the board itself is built by
+:class:`bot.services.leaderboard.LeaderboardService`.
 
 Ranking rules
     Members are ordered by **correct answers** in the period (more first), then by
@@ -20,27 +23,14 @@ Scope
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
-from bot.core.clock import Clock, SystemClock
-from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone, typed_choices
-from bot.errors import BadInput, ExpiredAction, NotFound
-from bot.log import get_logger
-from bot.storage import crud
-from bot.storage import leaderboard as store
-from bot.storage.db import Database
-from bot.storage.privacy import find_user
-
-if TYPE_CHECKING:
-    from bot.core.learners import Learner
-    from bot.core.tutor import Tutor
-
-log = get_logger(__name__)
+from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
+from bot.errors import BadInput, ExpiredAction
 
 #: Rows per leaderboard page.
 PAGE_SIZE = 10
@@ -254,104 +244,3 @@ def leaderboard_reply(
         following = PageRequest(request.period, page.number + 1, request.deck)
         out.choices.append(Choice("next", "Next ▶", following.token(), style=ChoiceStyle.PRIMARY))
     return out.build()
-
-
-class Leaderboards:
-    """Builds leaderboard replies from the attempt log.
-
-    With ``include_serverless`` a server's board also counts the answers its platform's
-    members gave outside any server (the console's, from before it had a local server).
-    """
-
-    def __init__(
-        self, db: Database, *, clock: Clock | None = None, include_serverless: bool = False
-    ) -> None:
-        self.db = db
-        self.clock: Clock = clock or SystemClock()
-        self.include_serverless = include_serverless
-
-    async def show(
-        self,
-        learner: Learner,
-        period: Period | str | None = None,
-        deck: str | None = None,
-        page: int = 0,
-    ) -> Reply:
-        """The page ``page`` (0-based) of the leaderboard where ``learner`` is asking."""
-        chosen = period if isinstance(period, Period) else Period.parse(period)
-        deck = (deck or "").strip() or None
-        now = self.clock.now()
-        async with self.db.session() as session:
-            if deck is not None:
-                names = await crud.deck_names(session, guild_id=learner.guild_id)
-                if deck not in names:
-                    listing = ", ".join(names) or "none yet"
-                    raise NotFound(f"There is no deck called '{deck[:60]}'. Decks: {listing}.")
-            scopes: list[int | None] = [learner.guild_id]
-            if self.include_serverless and learner.guild_id is not None:
-                scopes.append(None)
-            rows = [
-                LeaderRow(*row)
-                for scope in scopes
-                for row in await store.leaderboard_rows(
-                    session,
-                    guild_id=scope,
-                    platform=learner.platform,
-                    since=period_start(chosen, now),
-                    deck=deck,
-                )
-            ]
-            viewer = await find_user(
-                session, platform=learner.platform, external_id=learner.external_id
-            )
-        ranked = rank_rows(merge_rows(rows))
-        return leaderboard_reply(
-            ranked,
-            PageRequest(chosen, page, deck),
-            viewer_id=viewer.id if viewer is not None else None,
-        )
-
-    async def act(self, learner: Learner, token: str) -> Reply:
-        """A Prev/Next click: the page its token names."""
-        request = PageRequest.parse(token)
-        return await self.show(learner, request.period, request.deck, request.page)
-
-
-#: A console command (same shape as :data:`bot.console.app.ConsoleCommand`).
-ConsoleCommand = Callable[["Learner", list[str]], Awaitable[Reply]]
-
-
-def typed_page_hints(reply: Reply) -> Reply:
-    """Prev/Next buttons turned into commands to type (the console has no buttons)."""
-
-    def command(choice: Choice) -> str:
-        request = PageRequest.parse(choice.action)
-        deck = f" {request.deck}" if request.deck else ""
-        return f"/leaderboard {request.period.value}{deck} {request.page + 1}"
-
-    return typed_choices(reply, command)
-
-
-def console_commands(tutor: Tutor) -> dict[str, ConsoleCommand]:
-    """``/leaderboard [week|month|all] [deck] [page]`` for the offline console.
-
-    It counts the console's local server and the answers given before the console had one.
-    """
-    boards = Leaderboards(tutor.db, clock=tutor.clock, include_serverless=True)
-
-    async def leaderboard(learner: Learner, words: list[str]) -> Reply:
-        period: str | None = None
-        deck: str | None = None
-        page = 0
-        for word in words:
-            if word.casefold() in {p.value for p in Period} and period is None:
-                period = word
-            elif word.isdigit():
-                page = max(0, int(word) - 1)
-            elif deck is None:
-                deck = word
-            else:
-                raise BadInput("Use /leaderboard [week|month|all] [deck] [page].")
-        return typed_page_hints(await boards.show(learner, period, deck, page))
-
-    return {"/leaderboard": leaderboard}

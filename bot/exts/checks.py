@@ -8,17 +8,18 @@ import discord
 
 from bot.core.permissions import SERVER_ONLY, require_admin, require_moderator
 from bot.errors import PermissionDenied
-from bot.storage import crud
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
 
 
-def _member(interaction: discord.Interaction[Any]) -> discord.Member:
+def _member(interaction: discord.Interaction[Any]) -> tuple[discord.Member, int]:
+    """The member who interacted and their server's id; :class:`PermissionDenied` in DMs."""
     user = interaction.user
-    if interaction.guild_id is None or not isinstance(user, discord.Member):
+    guild_id = interaction.guild_id
+    if guild_id is None or not isinstance(user, discord.Member):
         raise PermissionDenied(SERVER_ONLY)
-    return user
+    return user, guild_id
 
 
 async def ensure_moderator(bot: TutorBot, interaction: discord.Interaction[Any]) -> None:
@@ -27,12 +28,8 @@ async def ensure_moderator(bot: TutorBot, interaction: discord.Interaction[Any])
     Uses the permissions Discord resolved for this interaction and the server's configured
     moderator role from the database.
     """
-    member = _member(interaction)
-    assert interaction.guild_id is not None
-    async with bot.engine.db.session() as session:
-        guild = await crud.ensure_guild(session, guild_id=interaction.guild_id)
-        role_id = guild.moderator_role_id
-        await session.commit()
+    member, guild_id = _member(interaction)
+    role_id = await bot.services.server_settings.moderator_role(guild_id)
     # The permissions Discord resolved for this interaction (roles and channel overwrites).
     permissions = interaction.permissions
     require_moderator(

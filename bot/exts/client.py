@@ -14,11 +14,9 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Engine, open_engine
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.sharding import owns_guild, validate_shards
-from bot.core.tutor import Tutor
 from bot.errors import BadInput
 from bot.exts.components import (
     MODAL_PREFIX,
@@ -30,6 +28,8 @@ from bot.exts.components import (
 from bot.exts.error_handler import on_app_command_error, report_error, send_private
 from bot.exts.render import render
 from bot.log import get_logger
+from bot.services.container import Services
+from bot.services.study import StudyServices
 from bot.settings import Settings
 
 log = get_logger(__name__)
@@ -56,7 +56,7 @@ def discover_extensions() -> list[str]:
 
 
 def learner_for(interaction: discord.Interaction[Any]) -> Learner:
-    """The engine's view of who clicked or typed, and in which server."""
+    """The services' view of who clicked or typed, and in which server."""
     user = interaction.user
     guild = interaction.guild
     return Learner(
@@ -78,8 +78,9 @@ async def deck_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Deck names visible here that contain what the member typed so far."""
     client = interaction.client
-    assert isinstance(client, TutorBot)
-    names = await client.tutor.decks(learner_for(interaction))
+    if not isinstance(client, TutorBot):
+        return []
+    names = await client.study.decks.decks(learner_for(interaction))
     typed = current.casefold().strip()
     matches = [name for name in names if typed in name.casefold()]
     return [app_commands.Choice(name=n[:100], value=n) for n in matches[:MAX_AUTOCOMPLETE]]
@@ -98,7 +99,14 @@ class TutorBot(commands.AutoShardedBot):
     processes can share the servers of one bot over a shared PostgreSQL database.
     """
 
-    def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        open_services: Callable[[], Awaitable[Services]] | None = None,
+        services: Services | None = None,
+        **options: Any,
+    ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         validate_shards(settings.shard_count, settings.shard_ids)
@@ -116,28 +124,31 @@ class TutorBot(commands.AutoShardedBot):
         self._button_handlers: dict[str, ButtonHandler] = {}
         #: Cogs' own form handlers by custom_id prefix; see register_form.
         self._form_handlers: dict[str, FormHandler] = {}
-        self._engine = engine
-        self._owns_engine = engine is None
+        if services is None and open_services is None:
+            raise ValueError("TutorBot needs its services or a way to open them")
+        self._services = services
+        self._open_services = open_services
+        self._owns_services = services is None
         #: Set when closing starts, so a shard that is still connecting gives up.
         self._stopping = asyncio.Event()
         self.tree.error(on_app_command_error)
 
     @property
-    def engine(self) -> Engine:
-        """The study engine (available once :meth:`setup_hook` ran)."""
-        if self._engine is None:
-            raise RuntimeError("the engine is opened in setup_hook")
-        return self._engine
+    def services(self) -> Services:
+        """The bot's services (available once :meth:`setup_hook` ran)."""
+        if self._services is None:
+            raise RuntimeError("the services are opened in setup_hook")
+        return self._services
 
     @property
-    def tutor(self) -> Tutor:
-        """Shortcut to the engine's :class:`Tutor`."""
-        return self.engine.tutor
+    def study(self) -> StudyServices:
+        """Shortcut to the study services."""
+        return self.services.study
 
     async def setup_hook(self) -> None:
-        """Open the engine, register persistent buttons, load cogs and sync commands."""
-        if self._engine is None:
-            self._engine = await open_engine(self.settings)
+        """Open the services, register persistent buttons, load cogs and sync commands."""
+        if self._services is None and self._open_services is not None:
+            self._services = await self._open_services()
         self.add_dynamic_items(TutorButton)
         for extension in discover_extensions():
             await self.load_extension(extension)
@@ -178,11 +189,11 @@ class TutorBot(commands.AutoShardedBot):
             launch.result()
 
     async def close(self) -> None:
-        """Disconnect, then close the database if this bot opened it."""
+        """Disconnect, then close the services (and database) if this bot opened them."""
         self._stopping.set()
         await super().close()
-        if self._engine is not None and self._owns_engine:
-            await self._engine.close()
+        if self._services is not None and self._owns_services:
+            await self._services.close()
 
     def owns_guild(self, guild_id: int) -> bool:
         """True when this process runs the shard of ``guild_id`` (for scheduled jobs)."""
@@ -238,7 +249,7 @@ class TutorBot(commands.AutoShardedBot):
     def register_button(self, prefix: str, handler: ButtonHandler) -> None:
         """Route buttons whose token starts with ``prefix:`` to ``handler`` (from a cog).
 
-        Tokens without a registered prefix are study actions for the engine.
+        Tokens without a registered prefix are study actions for the study services.
         """
         if len(prefix) != 2 or not prefix.isalpha() or not prefix.islower():
             raise ValueError("button prefixes are two lower-case letters")
@@ -255,7 +266,7 @@ class TutorBot(commands.AutoShardedBot):
         self._form_handlers[prefix] = handler
 
     async def handle_button(self, interaction: discord.Interaction[Any], token: str) -> None:
-        """A click on one of our buttons: open the form, or ask the engine and reply."""
+        """A click on one of our buttons: open the form, or ask the services and reply."""
         try:
             handler = self._button_handlers.get(token[:2])
             if handler is not None:
@@ -267,7 +278,7 @@ class TutorBot(commands.AutoShardedBot):
                 return
             edit = is_private_message(interaction)
             await self.deliver(
-                interaction, self.tutor.act(learner_for(interaction), token), edit=edit
+                interaction, self.study.actions.act(learner_for(interaction), token), edit=edit
             )
         except Exception as error:
             await report_error(interaction, error)
@@ -307,7 +318,9 @@ class TutorBot(commands.AutoShardedBot):
                 raise BadInput("Your explanation is empty — type a sentence or two.")
             edit = is_private_message(interaction)
             await self.deliver(
-                interaction, self.tutor.act(learner_for(interaction), token, text), edit=edit
+                interaction,
+                self.study.actions.act(learner_for(interaction), token, text),
+                edit=edit,
             )
         except Exception as error:
             await report_error(interaction, error)

@@ -1,7 +1,8 @@
 """Community commands: /leaderboard, /export-me and /forget-me, and their buttons.
 
-The rules live in :mod:`bot.core.leaderboard` and :mod:`bot.core.privacy`; this cog only
-turns interactions into calls and replies. Buttons carry their state in the custom_id
+The rules live in :mod:`bot.core.leaderboard` and :mod:`bot.core.privacy`, the work in
+:mod:`bot.services.leaderboard` and :mod:`bot.services.privacy`; this cog only turns
+interactions into calls and replies. Buttons carry their state in the custom_id
 (``lb:<period>:<page>:<deck>``, ``fm:ok|no:<member id>``), so they work after a restart.
 """
 
@@ -16,8 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core import leaderboard, privacy
-from bot.core.leaderboard import Leaderboards
-from bot.core.privacy import DataExport, MemberData
+from bot.core.privacy import DataExport, forget_confirmation
 from bot.exts.client import deck_autocomplete, is_private_message, learner_for
 from bot.exts.render import render
 from bot.log import get_logger
@@ -40,8 +40,8 @@ class Community(commands.Cog):
 
     def __init__(self, bot: TutorBot) -> None:
         self.bot = bot
-        self.boards = Leaderboards(bot.engine.db, clock=bot.tutor.clock)
-        self.member_data = MemberData(bot.engine.db, clock=bot.tutor.clock)
+        self.boards = bot.services.leaderboard
+        self.member_data = bot.services.privacy
 
     async def cog_load(self) -> None:
         """Route the leaderboard's page buttons and the forget-me confirmation here."""
@@ -94,7 +94,7 @@ class Community(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def forget_me(self, interaction: discord.Interaction[Any]) -> None:
         """Delete everything I store about you (asks you to confirm first)."""
-        reply = MemberData.confirmation(learner_for(interaction))
+        reply = forget_confirmation(learner_for(interaction))
         await self.bot.deliver(interaction, _ready(reply))
 
     async def on_forget_button(self, interaction: discord.Interaction[Any], token: str) -> None:

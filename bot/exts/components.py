@@ -8,18 +8,26 @@ state lives in it, so buttons on old messages keep working after a restart
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import discord
-
-if TYPE_CHECKING:
-    from bot.exts.client import TutorBot
 
 BUTTON_PREFIX = "t:"
 MODAL_PREFIX = "tm:"
 TOKEN_PATTERN = r"[a-z]{2}:[A-Za-z0-9:_\-]{1,90}"
 EXPLANATION_FIELD = "explanation"
 MAX_EXPLANATION = 2000
+
+
+class ButtonRouter(Protocol):
+    """The client as a button sees it: something that routes a click by its token.
+
+    (A protocol rather than the client class, so this module does not import the client.)
+    """
+
+    async def handle_button(self, interaction: discord.Interaction[Any], token: str) -> None:
+        """Answer a click on a button carrying ``token``."""
+        ...
 
 
 class TutorButton(
@@ -54,7 +62,7 @@ class TutorButton(
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Pass the click to the bot, which asks the engine and replies."""
-        client = cast("TutorBot", interaction.client)
+        client = cast(ButtonRouter, interaction.client)
         await client.handle_button(interaction, self.token)
 
 

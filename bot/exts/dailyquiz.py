@@ -1,8 +1,9 @@
 """The daily quiz on Discord: the scheduler, posting, closing, buttons and /dailyquiz.
 
-The rules live in :mod:`bot.core.daily` and :class:`~bot.core.daily_service.DailyService`;
-this cog only decides when to call them (an APScheduler ``AsyncIOScheduler`` on the bot's
-loop) and turns their replies into channel messages.
+The rules live in :mod:`bot.core.daily` and
+:class:`~bot.services.daily_quiz.DailyQuizService`; this cog only decides when to call them
+(an APScheduler ``AsyncIOScheduler`` on the bot's loop) and turns their replies into channel
+messages.
 
 Jobs (all in memory, rebuilt from the database on every start):
 
@@ -21,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core import daily
-from bot.core.daily_service import DailyPost, DailyService, OpenQuiz, QuizResults
+from bot.core.daily import DailyPost, OpenQuiz, QuizResults
 from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 from bot.exts.checks import ensure_moderator
@@ -29,6 +30,7 @@ from bot.exts.client import learner_for
 from bot.exts.jobs import CogScheduler
 from bot.exts.render import render
 from bot.log import get_logger
+from bot.services.daily_quiz import DailyQuizService
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
@@ -45,7 +47,7 @@ def channel_send_kwargs(reply: Reply) -> dict[str, Any]:
     return kwargs
 
 
-class DailyQuiz(commands.Cog, name=COG_NAME):
+class DailyQuizCog(commands.Cog, name=COG_NAME):
     """Posts each server's daily quiz on time, closes it and posts the results."""
 
     dailyquiz = app_commands.Group(
@@ -54,9 +56,9 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
         guild_only=True,
     )
 
-    def __init__(self, bot: TutorBot, *, service: DailyService | None = None) -> None:
+    def __init__(self, bot: TutorBot, *, service: DailyQuizService | None = None) -> None:
         self.bot = bot
-        self.service = service or DailyService(bot.engine.db, bot.tutor)
+        self.service = service or bot.services.daily_quiz
         self.jobs = CogScheduler()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -222,4 +224,4 @@ class DailyQuiz(commands.Cog, name=COG_NAME):
 
 async def setup(bot: TutorBot) -> None:
     """Load the cog (discord.py extension entry point)."""
-    await bot.add_cog(DailyQuiz(bot))
+    await bot.add_cog(DailyQuizCog(bot))

@@ -24,7 +24,6 @@ from bot.training.jobs import (
     parse_train_options,
 )
 from bot.training.lab import TrainingLab
-from bot.training.pool import PoolConfig
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
@@ -37,7 +36,7 @@ Optimizer = Literal["sgd", "adam", "rmsprop"]
 PROGRESS_EVERY_S = 1.0
 
 
-class Lab(commands.Cog):
+class LabCog(commands.Cog):
     """The TensorFlow lab. The worker pool starts with the cog, in the background."""
 
     def __init__(self, bot: TutorBot, lab: TrainingLab) -> None:
@@ -50,7 +49,7 @@ class Lab(commands.Cog):
 
     async def cog_unload(self) -> None:
         """Stop the workers."""
-        await self.lab.stop()
+        await self.lab.stop()  # the services stop it too; stopping twice is harmless
 
     @app_commands.command(name="train")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
@@ -107,19 +106,8 @@ class Lab(commands.Cog):
             await report_error(interaction, error)
 
 
-def lab_config(bot: TutorBot) -> PoolConfig:
-    """The worker pool's limits from the bot's settings."""
-    settings = bot.settings
-    return PoolConfig(
-        size=settings.training_workers,
-        job_timeout_s=settings.training_job_timeout_s,
-        max_queue=settings.training_max_queue,
-        cooldown_s=settings.training_cooldown_s,
-        memory_limit_mb=settings.training_memory_limit_mb,
-    )
-
-
 async def setup(bot: TutorBot) -> None:
     """Load the lab unless it is turned off (``TRAINING_WORKERS=0``)."""
-    if bot.settings.training_workers > 0:
-        await bot.add_cog(Lab(bot, TrainingLab(lab_config(bot))))
+    lab = bot.services.lab
+    if lab is not None:
+        await bot.add_cog(LabCog(bot, lab))

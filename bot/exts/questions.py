@@ -1,7 +1,9 @@
 """``/question``: moderators manage questions only their server sees.
 
-The rules live in :mod:`bot.core.questionbank`; this cog checks permissions (on every
-command, form and button), opens the forms, downloads uploads and attaches files.
+The rules live in core (:mod:`bot.core.question_drafts`, :mod:`bot.core.question_files`)
+and the work in :class:`~bot.services.question_bank.QuestionBankService`; this cog checks
+permissions (on every command, form and button), opens the forms, downloads uploads and
+attaches files.
 """
 
 from __future__ import annotations
@@ -14,18 +16,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.questionbank import (
+from bot.core.question_drafts import (
     MAX_EXPLANATION,
-    MAX_IMPORT_BYTES,
     MAX_QUESTION,
-    QuestionBank,
     QuestionDraft,
     check_deck_name,
     draft_problem_reply,
-    file_format,
-    parse_list_token,
-    too_big_message,
 )
+from bot.core.question_files import MAX_IMPORT_BYTES, file_format, too_big_message
+from bot.core.question_list import LIST_TOKEN_PREFIX, parse_list_token
 from bot.core.replies import Choice, ChoiceStyle
 from bot.errors import BadInput, ExpiredAction, TutorError
 from bot.exts.checks import ensure_moderator
@@ -41,7 +40,6 @@ log = get_logger(__name__)
 
 Difficulty = Literal["easy", "medium", "hard"]
 Kind = Literal["mcq", "practice"]
-LIST_BUTTON_PREFIX = "ql"
 #: How long discord.py keeps an unsent form object (submissions are handled from the
 #: custom_id, so a form submitted later, even after a restart, still works).
 FORM_TIMEOUT_S = 30 * 60
@@ -52,8 +50,8 @@ def _file(name: str, text: str) -> discord.File:
     return discord.File(io.BytesIO(text.encode("utf-8")), filename=name)
 
 
-class QuestionForm(discord.ui.Modal):
-    """The add/edit form: question, options, correct option, explanation (+ practice)."""
+class QuestionModal(discord.ui.Modal):
+    """The Discord add/edit form: question, options, correct option, explanation (+ practice)."""
 
     def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None) -> None:
         title = f"Edit question #{item_id}" if item_id else f"New {draft.kind} · {draft.deck}"
@@ -64,14 +62,14 @@ class QuestionForm(discord.ui.Modal):
         self.draft = draft
         self.item_id = item_id
         paragraph = discord.TextStyle.paragraph
-        self.question: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+        self.question: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
             label="Question",
             style=paragraph,
             custom_id="question",
             default=draft.question or None,
             max_length=MAX_QUESTION,
         )
-        self.options: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+        self.options: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
             label="Options, one per line (2–6)",
             style=paragraph,
             custom_id="options",
@@ -79,14 +77,14 @@ class QuestionForm(discord.ui.Modal):
             default=draft.options or None,
             max_length=1400,
         )
-        self.answer: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+        self.answer: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
             label="Correct option (letter A–F or its text)",
             custom_id="answer",
             placeholder="A",
             default=draft.answer or None,
             max_length=200,
         )
-        self.explanation: discord.ui.TextInput[QuestionForm] = discord.ui.TextInput(
+        self.explanation: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
             label="Explanation (shown after answering)",
             style=paragraph,
             custom_id="explanation",
@@ -95,7 +93,7 @@ class QuestionForm(discord.ui.Modal):
         )
         for field in (self.question, self.options, self.answer, self.explanation):
             self.add_item(field)
-        self.practice: discord.ui.TextInput[QuestionForm] | None = None
+        self.practice: discord.ui.TextInput[QuestionModal] | None = None
         if draft.kind == "practice":
             self.practice = discord.ui.TextInput(
                 label="Hint, steps and mistakes",
@@ -153,11 +151,11 @@ class Questions(commands.Cog):
 
     def __init__(self, bot: TutorBot) -> None:
         self.bot = bot
-        self.bank = QuestionBank(bot.engine.db, clock=bot.tutor.clock)
+        self.bank = bot.services.question_bank
 
     async def cog_load(self) -> None:
         """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) and the forms here."""
-        self.bot.register_button(LIST_BUTTON_PREFIX, self.on_list_button)
+        self.bot.register_button(LIST_TOKEN_PREFIX, self.on_list_button)
         self.bot.register_button(RETRY_PREFIX, self.on_retry_button)
         self.bot.register_form(FORM_PREFIX, self.on_form)
 
@@ -220,7 +218,7 @@ class Questions(commands.Cog):
         """The "Edit and retry" button: reopen the refused form as typed (its owner only)."""
         await ensure_moderator(self.bot, interaction)
         draft, item_id = await self.bank.kept_draft(learner_for(interaction), retry_key(token))
-        await interaction.response.send_modal(QuestionForm(self, draft, item_id))
+        await interaction.response.send_modal(QuestionModal(self, draft, item_id))
 
     async def on_list_button(self, interaction: discord.Interaction[Any], token: str) -> None:
         """Prev/Next on a question list: check again, then replace the page."""
@@ -256,7 +254,7 @@ class Questions(commands.Cog):
             answer="",
             explanation="",
         )
-        await interaction.response.send_modal(QuestionForm(self, draft, None))
+        await interaction.response.send_modal(QuestionModal(self, draft, None))
 
     @question.command(name="import")
     @app_commands.describe(
@@ -308,7 +306,7 @@ class Questions(commands.Cog):
         draft = await self.bank.draft_for_edit(learner_for(interaction), item_id)
         if difficulty is not None:
             draft = replace(draft, difficulty=difficulty)
-        await interaction.response.send_modal(QuestionForm(self, draft, item_id))
+        await interaction.response.send_modal(QuestionModal(self, draft, item_id))
 
     @question.command(name="remove")
     @app_commands.rename(item_id="id")

@@ -1,6 +1,6 @@
 """/remind: opt-in DMs when a member has reviews due, sent by a periodic job.
 
-Every few minutes the job asks :meth:`DailyService.due_reminders` whom to remind (local
+Every few minutes the job asks :meth:`ReminderService.due_reminders` whom to remind (local
 reminder time passed, reviews due, not reminded today) and DMs them. A DM that fails —
 DMs closed, member gone — is logged and not retried until the member's next local day.
 """
@@ -14,12 +14,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.daily_service import DailyService, ReminderNotice
 from bot.exts.client import learner_for
 from bot.exts.dailyquiz import channel_send_kwargs
 from bot.exts.jobs import CogScheduler
-from bot.exts.settings import timezone_autocomplete
+from bot.exts.server_settings import timezone_autocomplete
 from bot.log import get_logger
+from bot.services.reminders import ReminderNotice, ReminderService
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
@@ -30,7 +30,7 @@ log = get_logger(__name__)
 REMINDER_INTERVAL = timedelta(minutes=5)
 
 
-class Reminders(commands.Cog, name="Reminders"):
+class RemindersCog(commands.Cog, name="Reminders"):
     """Review reminders by DM."""
 
     remind = app_commands.Group(
@@ -41,9 +41,9 @@ class Reminders(commands.Cog, name="Reminders"):
         ),
     )
 
-    def __init__(self, bot: TutorBot, *, service: DailyService | None = None) -> None:
+    def __init__(self, bot: TutorBot, *, service: ReminderService | None = None) -> None:
         self.bot = bot
-        self.service = service or DailyService(bot.engine.db, bot.tutor)
+        self.service = service or bot.services.reminders
         self.jobs = CogScheduler()
 
     async def cog_load(self) -> None:
@@ -111,4 +111,4 @@ class Reminders(commands.Cog, name="Reminders"):
 
 async def setup(bot: TutorBot) -> None:
     """Load the cog (discord.py extension entry point)."""
-    await bot.add_cog(Reminders(bot))
+    await bot.add_cog(RemindersCog(bot))

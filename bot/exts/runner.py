@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 
 import discord
 import yarl
@@ -27,11 +28,12 @@ def point_at_discord(settings: Settings) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, make_bot: Callable[[Settings], TutorBot]) -> None:
     """Connect and serve until the process is stopped."""
-    assert settings.discord_token is not None
+    if settings.discord_token is None:
+        raise TutorError("DISCORD_TOKEN is not set. Put your bot token in the environment or .env.")
     point_at_discord(settings)
-    async with TutorBot(settings) as bot:
+    async with make_bot(settings) as bot:
         # `docker stop` and Ctrl-C: close cleanly (queued answers are written first).
         loop = asyncio.get_running_loop()
         closing: list[asyncio.Future[None]] = []
@@ -49,10 +51,10 @@ async def serve(settings: Settings) -> None:
     log.info("stopped")
 
 
-def run_discord(settings: Settings) -> int:
-    """Run the bot; returns the exit code with a one-line reason on failure."""
+def run_discord(settings: Settings, make_bot: Callable[[Settings], TutorBot]) -> int:
+    """Run the bot built by ``make_bot``; the exit code, with a one-line reason on failure."""
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, make_bot))
     except discord.LoginFailure:
         sys.stderr.write("Discord refused the token. Check DISCORD_TOKEN (see README).\n")
         return 1

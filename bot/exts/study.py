@@ -29,7 +29,7 @@ def everywhere(command: T) -> T:
 
 
 class Study(commands.Cog):
-    """The study commands; every one of them is a thin call into the engine."""
+    """The study commands; every one of them is a thin call into the study services."""
 
     def __init__(self, bot: TutorBot) -> None:
         self.bot = bot
@@ -38,7 +38,7 @@ class Study(commands.Cog):
     @app_commands.command(name="review")
     async def review(self, interaction: discord.Interaction[Any]) -> None:
         """Review your due flashcards and questions, privately."""
-        await self.bot.deliver(interaction, self.bot.tutor.review(learner_for(interaction)))
+        await self.bot.deliver(interaction, self.bot.study.review.review(learner_for(interaction)))
 
     @everywhere
     @app_commands.command(name="quiz")
@@ -51,7 +51,9 @@ class Study(commands.Cog):
     ) -> None:
         """One multiple-choice question; in a server everyone can answer it once."""
         shared = interaction.guild_id is not None
-        work = self.bot.tutor.quiz(learner_for(interaction), deck, difficulty, shared=shared)
+        work = self.bot.study.practice.quiz(
+            learner_for(interaction), deck, difficulty, shared=shared
+        )
         await self.bot.deliver(interaction, work, private=not shared)
 
     @everywhere
@@ -64,7 +66,7 @@ class Study(commands.Cog):
         difficulty: Difficulty | None = None,
     ) -> None:
         """A worked problem with a hint, then the full solution."""
-        work = self.bot.tutor.practice(learner_for(interaction), deck, difficulty)
+        work = self.bot.study.practice.practice(learner_for(interaction), deck, difficulty)
         await self.bot.deliver(interaction, work)
 
     @everywhere
@@ -72,14 +74,16 @@ class Study(commands.Cog):
     @app_commands.describe(deck="Which deck (default: all)")
     async def explain(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
         """Explain a concept in your own words; see which ideas you covered."""
-        await self.bot.deliver(interaction, self.bot.tutor.explain(learner_for(interaction), deck))
+        await self.bot.deliver(
+            interaction, self.bot.study.practice.explain(learner_for(interaction), deck)
+        )
 
     @everywhere
     @app_commands.command(name="test")
     @app_commands.describe(deck="Which deck (default: all)")
     async def test(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
         """A private 10-question test across easy, medium and hard."""
-        work = self.bot.tutor.start_test(learner_for(interaction), deck)
+        work = self.bot.study.tests.start_test(learner_for(interaction), deck)
         await self.bot.deliver(interaction, work)
 
     @everywhere
@@ -91,7 +95,7 @@ class Study(commands.Cog):
         """Your answers, accuracy, streak, retention and a 30-day chart — only you see it."""
         learner = learner_for(interaction)
         if member is None or member.id == interaction.user.id:
-            await self.bot.deliver(interaction, self.bot.tutor.stats(learner))
+            await self.bot.deliver(interaction, self.bot.study.stats.stats(learner))
             return
         if interaction.guild_id is None:
             raise BadInput("You can look up other members only in a server.")
@@ -106,20 +110,20 @@ class Study(commands.Cog):
             guild_id=learner.guild_id,
             guild_name=learner.guild_name,
         )
-        await self.bot.deliver(interaction, self.bot.tutor.stats(learner, member=subject))
+        await self.bot.deliver(interaction, self.bot.study.stats.stats(learner, member=subject))
 
     @everywhere
     @app_commands.command(name="decks")
     async def decks(self, interaction: discord.Interaction[Any]) -> None:
         """The decks you can study here."""
-        work = self.bot.tutor.deck_listing(learner_for(interaction))
+        work = self.bot.study.decks.deck_listing(learner_for(interaction))
         await self.bot.deliver(interaction, work)
 
     @everywhere
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         """What this bot does and how to start."""
-        await self.bot.deliver(interaction, _ready(self.bot.tutor.help()))
+        await self.bot.deliver(interaction, _ready(self.bot.study.decks.help()))
 
     quiz.autocomplete("deck")(deck_autocomplete)
     practice.autocomplete("deck")(deck_autocomplete)

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import AnyItem, item_to_dict
+from bot.errors import StorageError
 from bot.storage.crud import payload_hash
 from bot.storage.models import Attempt, AuditEntry, FormDraft, Item
 
@@ -30,6 +31,16 @@ def bank_key(guild_id: int, deck: str, slug: str) -> str:
 def bank_slug(item_id: int) -> str:
     """The slug a server's item gets once its row id is known: ``q-<id>``."""
     return f"q-{item_id}"
+
+
+def saved_id(row_id: int | None) -> int:
+    """The id of a row the database has stored (after a flush it always has one).
+
+    Raises :class:`StorageError` rather than carrying on with a row that has no id.
+    """
+    if row_id is None:
+        raise StorageError("That change could not be saved. Please try again.")
+    return row_id
 
 
 def _fill(row: Item, content: AnyItem, now: datetime) -> None:
@@ -69,8 +80,7 @@ async def add_server_item(
     )
     session.add(row)
     await session.flush()
-    assert row.id is not None
-    slug = bank_slug(row.id)
+    slug = bank_slug(saved_id(row.id))
     row.slug = slug
     row.key = bank_key(guild_id, deck, slug)
     _fill(row, content.model_copy(update={"id": slug}), now)
@@ -189,8 +199,7 @@ async def keep_form_draft(
     )
     session.add(draft)
     await session.flush()
-    assert draft.id is not None
-    return draft.id
+    return saved_id(draft.id)
 
 
 async def get_form_draft(

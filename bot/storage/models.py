@@ -27,9 +27,12 @@ class Guild(SQLModel, table=True):
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     name: str = ""
-    #: IANA time zone for the daily quiz and "today" on this server.
-    timezone: str = "UTC"
-    new_items_per_day: int = 20
+    #: IANA time zone of this server: the daily quiz, "today" and streaks. None: the
+    #: bot's default (``STUDY_TIMEZONE``). Set by /settings timezone or /settings daily-quiz.
+    timezone: str | None = None
+    #: Cap on new cards a member is shown per day here (reviews are not capped). None:
+    #: the bot's default (``NEW_ITEMS_PER_DAY``). Set by /settings new-per-day.
+    new_items_per_day: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # -- daily quiz (all off until an admin configures it) --
     daily_enabled: bool = False

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import replace
 
 from bot.errors import BadInput, TutorError
 from bot.log import get_logger, setup_logging
@@ -46,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", help="1 to 500 (default 1; 100 for house-prices)")
     parser.add_argument("--seed", help="0 to 2147483647 (default 42)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--timeout", type=float, default=60.0, help=argparse.SUPPRESS)
+    parser.add_argument("--timeout", type=float, default=None, help=argparse.SUPPRESS)
     return parser
 
 
@@ -60,17 +61,16 @@ def format_text(result: TrainResult) -> str:
     return "\n".join(lines)
 
 
-async def _run(request: TrainRequest, timeout_s: float) -> TrainResult:
-    config = PoolConfig(
-        size=1, warm_start=False, cooldown_s=0, progress_every=0, job_timeout_s=timeout_s
-    )
+async def _run(request: TrainRequest, config: PoolConfig) -> TrainResult:
     async with TrainingPool(config) as pool:
         return await pool.run(request, member_id="cli")
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], *, config: PoolConfig | None = None) -> int:
     """Run ``python -m bot train [options]``; ``argv`` are the options (a leading ``train``
-    is tolerated). Returns the exit status: 0 done, 1 training failed, 2 bad options."""
+    is tolerated). ``config`` holds the ``TRAINING_*`` limits (memory, timeout); the job
+    runs on one worker of its own. Returns the exit status: 0 done, 1 training failed, 2
+    bad options."""
     args_in = list(argv)
     if args_in and args_in[0] == "train":
         args_in = args_in[1:]
@@ -84,18 +84,28 @@ def main(argv: list[str]) -> int:
             seed=args.seed,
         )
     except (_ArgumentError, BadInput) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 2
     setup_logging()
     try:
-        result = asyncio.run(_run(request, args.timeout))
+        base = config or PoolConfig()
+        timeout_s = args.timeout if args.timeout is not None else base.job_timeout_s
+        one_job = replace(
+            base,
+            size=1,
+            warm_start=False,
+            cooldown_s=0,
+            progress_every=0,
+            job_timeout_s=timeout_s,
+        )
+        result = asyncio.run(_run(request, one_job))
     except TutorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 1
     if args.json:
-        print(json.dumps(result.to_dict()))
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:
-        print(format_text(result))
+        sys.stdout.write(format_text(result) + "\n")
     return 0
 
 

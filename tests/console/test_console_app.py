@@ -11,12 +11,13 @@ from bot.console.app import ConsoleApp
 from bot.console.render import render_reply
 from bot.core.learners import Learner
 from bot.core.replies import Choice, Reply, ReplyField
-from bot.core.tutor import Tutor
+from bot.services.study import StudyServices
+from bot.storage.answer_store import SqliteAnswerStore
 
 
-def make_app(tutor: Tutor, learner: Learner) -> tuple[ConsoleApp, io.StringIO]:
+def make_app(study: StudyServices, learner: Learner) -> tuple[ConsoleApp, io.StringIO]:
     out = io.StringIO()
-    return ConsoleApp(tutor, learner, out=out), out
+    return ConsoleApp(study, learner, out=out), out
 
 
 async def feed(app: ConsoleApp, out: io.StringIO, line: str) -> str:
@@ -28,14 +29,16 @@ async def feed(app: ConsoleApp, out: io.StringIO, line: str) -> str:
     return text
 
 
-async def test_unknown_command_and_stray_text(tutor: Tutor, alice: Learner) -> None:
-    app, out = make_app(tutor, alice)
+async def test_unknown_command_and_stray_text(study: StudyServices, alice: Learner) -> None:
+    app, out = make_app(study, alice)
     assert "Unknown command /dance" in await feed(app, out, "/dance")
     assert "Start with a command" in await feed(app, out, "B")
 
 
-async def test_letter_out_of_range_then_a_valid_answer(tutor: Tutor, alice: Learner) -> None:
-    app, out = make_app(tutor, alice)
+async def test_letter_out_of_range_then_a_valid_answer(
+    study: StudyServices, alice: Learner
+) -> None:
+    app, out = make_app(study, alice)
     await feed(app, out, "/quiz")
     assert "F isn't an option here. Pick one of A–D." in await feed(app, out, "F")
     answered = await feed(app, out, "b")
@@ -43,24 +46,28 @@ async def test_letter_out_of_range_then_a_valid_answer(tutor: Tutor, alice: Lear
     assert "already answered" in await feed(app, out, "B")
 
 
-async def test_stats_mid_question_keeps_the_question_open(tutor: Tutor, alice: Learner) -> None:
-    app, out = make_app(tutor, alice)
+async def test_stats_mid_question_keeps_the_question_open(
+    study: StudyServices, alice: Learner
+) -> None:
+    app, out = make_app(study, alice)
     await feed(app, out, "/quiz")
     assert "Stats" in await feed(app, out, "/stats")
     answered = await feed(app, out, "A")
     assert "Correct" in answered or "Not quite" in answered
 
 
-async def test_empty_explanation_is_refused_then_accepted(tutor: Tutor, alice: Learner) -> None:
-    app, out = make_app(tutor, alice)
+async def test_empty_explanation_is_refused_then_accepted(
+    study: StudyServices, alice: Learner
+) -> None:
+    app, out = make_app(study, alice)
     await feed(app, out, "/explain")
     assert "explanation is empty" in await feed(app, out, "")
     result = await feed(app, out, "The loss measures error and the optimizer updates weights")
     assert "concepts" in result
 
 
-async def test_quit_stops(tutor: Tutor, alice: Learner) -> None:
-    app, _out = make_app(tutor, alice)
+async def test_quit_stops(study: StudyServices, alice: Learner) -> None:
+    app, _out = make_app(study, alice)
     assert await app.handle_line("/quit") is False
 
 
@@ -80,14 +87,15 @@ def test_render_shows_code_fields_and_choices() -> None:
 
 
 async def test_a_locked_database_gets_one_clear_line_and_loses_nothing(
-    tutor: Tutor, alice: Learner
+    study: StudyServices, alice: Learner
 ) -> None:
-    if tutor.lane is None:
+    store = study.answers.store
+    if not isinstance(store, SqliteAnswerStore):
         pytest.skip("the lock is SQLite's")
-    app, out = make_app(tutor, alice)
+    app, out = make_app(study, alice)
     await feed(app, out, "/quiz")
     # Another program holds the write lock for longer than the busy timeout.
-    blocker = sqlite3.connect(tutor.lane.path, isolation_level=None)
+    blocker = sqlite3.connect(store.lane.path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         refused = await feed(app, out, "A")

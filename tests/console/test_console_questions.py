@@ -12,10 +12,12 @@ from sqlmodel import col, select
 
 from bot.console import questions
 from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
-from bot.core import leaderboard
+from bot.console.leaderboard import leaderboard_commands
 from bot.core.learners import Learner
-from bot.core.questionbank import MAX_IMPORT_BYTES, parse_import
-from bot.core.tutor import Tutor
+from bot.core.question_files import MAX_IMPORT_BYTES, parse_import
+from bot.services.leaderboard import LeaderboardService
+from bot.services.question_bank import QuestionBankService
+from bot.services.study import StudyServices
 from bot.storage.db import Database
 from bot.storage.models import Item
 
@@ -36,13 +38,20 @@ ADD_LINES = [
 ]
 
 
-def make_app(tutor: Tutor, tmp_path: Path, learner: Learner | None = None) -> ConsoleApp:
+def make_app(study: StudyServices, tmp_path: Path, learner: Learner | None = None) -> ConsoleApp:
     commands = {
-        **leaderboard.console_commands(tutor),
-        **questions.console_commands(tutor, export_dir=tmp_path / "exports"),
+        **leaderboard_commands(
+            LeaderboardService(study.context.db, clock=study.context.clock, include_serverless=True)
+        ),
+        **questions.question_commands(
+            QuestionBankService(study.context.db, clock=study.context.clock),
+            deck_names=study.decks.decks,
+            clock=study.context.clock,
+            export_dir=tmp_path / "exports",
+        ),
     }
     return ConsoleApp(
-        tutor,
+        study,
         learner or console_learner("alice"),
         out=io.StringIO(),
         commands=commands,
@@ -83,14 +92,14 @@ def added_id(text: str) -> int:
 # -- add ------------------------------------------------------------------------------------
 
 
-async def test_an_added_question_is_served_by_quiz(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_an_added_question_is_served_by_quiz(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     out = await feed(app, *ADD_LINES)
     assert "[1/7] Deck:" in out and "[7/7] Explanation:" in out
     assert "or practice (a worked problem with a hint, steps and mistakes)? Enter for mcq." in out
     assert "    B. 4" in out  # the answer prompt lists the options
     item_id = added_id(out)
-    (row,) = await local_items(tutor.db)
+    (row,) = await local_items(study.context.db)
     assert row.id == item_id and row.deck == DECK and row.difficulty == "easy"
     assert row.payload["options"] == ["3", "4", "5"] and row.payload["answer"] == "B"
     assert app.dialog is None
@@ -102,9 +111,9 @@ async def test_an_added_question_is_served_by_quiz(tutor: Tutor, tmp_path: Path)
 
 
 async def test_deck_kind_and_difficulty_may_be_given_on_the_command_line(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     out = await feed(app, f"/question add hard {DECK}")
     assert "[1/7]" not in out and "[2/7] Kind" in out  # the deck is known
     out = await feed(app, "flashcard")
@@ -112,7 +121,7 @@ async def test_deck_kind_and_difficulty_may_be_given_on_the_command_line(
     out = await feed(app, "")  # Enter: mcq
     assert "[3/7]" not in out and "[4/7] Question" in out  # the difficulty is known
     added_id(await feed(app, "What is 2 + 2?", "3", "4", "", "B", "Two and two make four."))
-    (row,) = await local_items(tutor.db)
+    (row,) = await local_items(study.context.db)
     assert (row.deck, row.kind, row.difficulty) == (DECK, "mcq", "hard")
     assert "Use /question add [deck]" in await feed(app, "/question add one two")
     assert "isn't a valid deck name" in await feed(app, "/question add Bad_Deck")
@@ -120,9 +129,9 @@ async def test_deck_kind_and_difficulty_may_be_given_on_the_command_line(
 
 
 async def test_a_bad_field_is_asked_again_and_nothing_is_half_saved(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     out = await feed(app, "/question add", "Not A Deck")
     assert "! 'Not A Deck' isn't a valid deck name" in out
     assert "Try again, or type /cancel." in out
@@ -130,44 +139,50 @@ async def test_a_bad_field_is_asked_again_and_nothing_is_half_saved(
     await feed(app, DECK, "", "hard", "What is 2 + 2?")
     out = await feed(app, "4", "4", "")
     assert "! Option B '4' repeats option A." in out and "[5/7] Options" in out
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
     out = await feed(app, "3", "4", "", "7")
     assert "! Answer '7' is neither a letter A–B" in out
     out = await feed(app, "b", "")
     assert "! Explanation must not be empty." in out
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
     out = await feed(app, "Two and two make four.")
     added_id(out)
-    (row,) = await local_items(tutor.db)
+    (row,) = await local_items(study.context.db)
     assert (row.kind, row.difficulty, row.payload["answer"]) == ("mcq", "hard", "B")
 
 
-async def test_cancel_stops_the_form_and_saves_nothing(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_cancel_stops_the_form_and_saves_nothing(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
     await feed(app, "/question add", DECK, "mcq", "easy", "What is 2 + 2?", "3")
     out = await feed(app, "/cancel")
     assert "Stopped adding a question — nothing was saved." in out
-    assert app.dialog is None and await local_items(tutor.db) == []
+    assert app.dialog is None and await local_items(study.context.db) == []
     assert "Question" in await feed(app, "/quiz")  # back to normal commands
     assert "Nothing to cancel" in await feed(app, "/cancel")
 
 
-async def test_a_command_typed_mid_form_is_not_taken_as_text(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_a_command_typed_mid_form_is_not_taken_as_text(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
     await feed(app, "/question add", DECK, "mcq", "easy")
     out = await feed(app, "/stats")
     assert "Finish adding a question first, or type /cancel" in out and "[4/7] Question" in out
     assert "Stats" not in out
     assert await app.handle_line("/quit\n") is False
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
 
 
-async def test_input_ending_mid_form_says_nothing_was_saved(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_input_ending_mid_form_says_nothing_was_saved(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
     assert await app.run(io.StringIO("/question add\nmy-deck\n")) == 0
     assert isinstance(app.out, io.StringIO)
     assert "The input ended while adding a question — nothing was saved." in app.out.getvalue()
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
 
 
 class TerminalInput(io.StringIO):
@@ -178,9 +193,9 @@ class TerminalInput(io.StringIO):
 
 
 async def test_on_a_terminal_option_lines_get_a_continuation_prompt(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     await app.run(TerminalInput("/question add\nmy-deck\n\n\nWhat is 2 + 2?\n3\n4\n\n"))
     assert isinstance(app.out, io.StringIO)
     tail = app.out.getvalue().split("[5/7] Options")[1]
@@ -188,16 +203,16 @@ async def test_on_a_terminal_option_lines_get_a_continuation_prompt(
 
 
 async def test_a_practice_question_needs_its_hint_steps_and_mistakes(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     await feed(app, "/question add", "loss-practice", "practice", "medium")
     await feed(app, "The loss went up after one step. What now?", "Lower the learning rate")
     out = await feed(app, "Add more layers", "", "A", "A smaller step stops overshooting.")
     assert "[8/8] Hint, steps and mistakes" in out
     out = await feed(app, "Hint: think about the step size", "Step: halve the rate", "")
     assert "! Practice questions need at least one 'Mistake: …' line." in out
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
     out = await feed(
         app, "Hint: think about the step size", "Step: halve it", "Mistake: more layers", ""
     )
@@ -208,9 +223,9 @@ async def test_a_practice_question_needs_its_hint_steps_and_mistakes(
 
 
 async def test_a_duplicate_goes_round_again_with_the_values_kept(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     first = added_id(await feed(app, *ADD_LINES))
     out = await feed(app, *ADD_LINES)
     assert f"! That question is already in {DECK} as #{first}. Nothing was saved." in out
@@ -219,7 +234,7 @@ async def test_a_duplicate_goes_round_again_with_the_values_kept(
     out = await feed(app, "", "", "", "What is 2 + 3?", "", "", "")
     assert "Now:\n    3\n    4\n    5" in out
     added_id(out)
-    rows = await local_items(tutor.db)
+    rows = await local_items(study.context.db)
     assert [r.payload["question"] for r in rows] == ["What is 2 + 2?", "What is 2 + 3?"]
     assert rows[1].payload["options"] == ["3", "4", "5"]
 
@@ -227,8 +242,10 @@ async def test_a_duplicate_goes_round_again_with_the_values_kept(
 # -- edit, remove ---------------------------------------------------------------------------
 
 
-async def test_edit_shows_the_values_and_enter_keeps_them(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_edit_shows_the_values_and_enter_keeps_them(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
     item_id = added_id(await feed(app, *ADD_LINES))
     out = await feed(app, f"/question edit {item_id}")
     assert f"Editing #{item_id} · {DECK} · mcq" in out
@@ -238,7 +255,7 @@ async def test_edit_shows_the_values_and_enter_keeps_them(tutor: Tutor, tmp_path
     assert "Now: B  (Enter keeps it)" in out
     out = await feed(app, "")
     assert f"Saved #{item_id}" in out
-    (row,) = await local_items(tutor.db)
+    (row,) = await local_items(study.context.db)
     assert row.payload["question"] == "What is two plus two?"
     assert row.payload["options"] == ["3", "4", "5"] and row.difficulty == "easy"
 
@@ -246,30 +263,32 @@ async def test_edit_shows_the_values_and_enter_keeps_them(tutor: Tutor, tmp_path
     assert f"Nothing changed in #{item_id}." in unchanged
 
 
-async def test_edit_refuses_bundled_and_unknown_questions(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_edit_refuses_bundled_and_unknown_questions(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
     assert "#1 is a bundled question" in await feed(app, "/question edit 1")
     assert "There is no question #9999" in await feed(app, "/question edit 9999")
     assert "Give the question's number" in await feed(app, "/question edit two")
     assert app.dialog is None
 
 
-async def test_remove_asks_for_yes_first(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_remove_asks_for_yes_first(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     item_id = added_id(await feed(app, *ADD_LINES))
     out = await feed(app, f"/question remove #{item_id}")
     assert f"Remove #{item_id} · {DECK}" in out and "What is 2 + 2?" in out
     assert "Type yes to remove it" in out
     assert f"Kept #{item_id}" in await feed(app, "no")
-    assert len(await local_items(tutor.db)) == 1
+    assert len(await local_items(study.context.db)) == 1
     out = await feed(app, f"/question remove {item_id}", "/cancel")
     assert f"Stopped removing #{item_id} — nothing was saved." in out
-    assert len(await local_items(tutor.db)) == 1
+    assert len(await local_items(study.context.db)) == 1
 
     out = await feed(app, f"/question remove {item_id}", "yes")
     assert f"Removed #{item_id}" in out
-    assert await local_items(tutor.db) == []
-    assert len(await local_items(tutor.db, active_only=False)) == 1  # soft delete
+    assert await local_items(study.context.db) == []
+    assert len(await local_items(study.context.db, active_only=False)) == 1  # soft delete
     assert "no deck called 'my-deck'" in await feed(app, f"/quiz {DECK}")
 
 
@@ -286,8 +305,8 @@ def csv_rows(count: int, deck: str = "imported") -> list[str]:
     return [f"{deck},mcq,Question number {n}?,yes|no,yes,Because.,easy" for n in range(count)]
 
 
-async def test_list_pages_and_deck_filter(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_list_pages_and_deck_filter(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     assert "No questions of your own yet" in await feed(app, "/question list")
     await feed(app, *ADD_LINES)
     await feed(app, f"/question import {write_csv(tmp_path / 'many.csv', csv_rows(11))}")
@@ -301,8 +320,8 @@ async def test_list_pages_and_deck_filter(tutor: Tutor, tmp_path: Path) -> None:
     assert "What is 2 + 2?" in out and "Question number" not in out
 
 
-async def test_export_writes_yaml_that_imports_again(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_export_writes_yaml_that_imports_again(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     await feed(app, *ADD_LINES)
     out = await feed(app, "/question export")
     match = re.search(r"Saved to (\S+\.yaml)", out)
@@ -324,7 +343,9 @@ async def test_export_writes_yaml_that_imports_again(tutor: Tutor, tmp_path: Pat
     )
 
 
-async def test_importing_a_good_file_adds_every_question(tutor: Tutor, tmp_path: Path) -> None:
+async def test_importing_a_good_file_adds_every_question(
+    study: StudyServices, tmp_path: Path
+) -> None:
     deck_file = tmp_path / "my questions.yaml"
     deck_file.write_text(
         yaml.safe_dump(
@@ -355,21 +376,21 @@ async def test_importing_a_good_file_adds_every_question(tutor: Tutor, tmp_path:
         ),
         encoding="utf-8",
     )
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     out = await feed(app, f'/question import "{deck_file}"')
     assert "Imported 2 questions" in out
-    assert len(await local_items(tutor.db)) == 2
+    assert len(await local_items(study.context.db)) == 2
     assert "What does a too large learning rate cause?" in await feed(app, "/quiz optimizers hard")
 
 
 async def test_a_file_with_a_bad_row_imports_nothing_and_reports_it(
-    tutor: Tutor, tmp_path: Path
+    study: StudyServices, tmp_path: Path
 ) -> None:
     rows = [*csv_rows(2), "imported,mcq,Broken one?,only one option,A,Why.,easy"]
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     out = await feed(app, f"/question import {write_csv(tmp_path / 'bad.csv', rows)}")
     assert "Nothing imported — 1 problem" in out and "row 4:" in out
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
     match = re.search(r"Every problem is listed in (\S+\.txt)", out)
     assert match, out
     report = read_text(Path(match[1]))
@@ -403,27 +424,27 @@ def unusable_file(folder: Path, case: str) -> Path:
     ],
 )
 async def test_an_unusable_file_gets_one_clear_line(
-    tutor: Tutor, tmp_path: Path, case: str, message: str
+    study: StudyServices, tmp_path: Path, case: str, message: str
 ) -> None:
     path = unusable_file(tmp_path, case)
-    app = make_app(tutor, tmp_path)
+    app = make_app(study, tmp_path)
     out = await feed(app, f"/question import {path}")
     assert out.startswith("! ") and message in out and "Traceback" not in out
-    assert await local_items(tutor.db) == []
+    assert await local_items(study.context.db) == []
 
 
-async def test_import_needs_a_path(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_import_needs_a_path(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     assert "Use /question import <file> [deck]" in await feed(app, "/question import")
     assert "unclosed quote" in await feed(app, '/question import "my file.csv')
 
 
-async def test_stats_count_the_consoles_answers(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_stats_count_the_consoles_answers(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     item_id = added_id(await feed(app, *ADD_LINES))
     assert "No answers on this server yet." in await feed(app, f"/question stats {item_id}")
     await feed(app, f"/quiz {DECK}", "A")
-    bob = make_app(tutor, tmp_path, console_learner("bob"))
+    bob = make_app(study, tmp_path, console_learner("bob"))
     await feed(bob, f"/quiz {DECK}", "B")
     out = await feed(app, f"/question stats {item_id}")
     assert "Answers: 2" in out and "Correct: 1 (50%)" in out
@@ -433,33 +454,35 @@ async def test_stats_count_the_consoles_answers(tutor: Tutor, tmp_path: Path) ->
 # -- the console as a whole -----------------------------------------------------------------
 
 
-async def test_help_lists_the_console_question_commands(tutor: Tutor, tmp_path: Path) -> None:
-    out = await feed(make_app(tutor, tmp_path), "/help")
+async def test_help_lists_the_console_question_commands(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    out = await feed(make_app(study, tmp_path), "/help")
     assert "Your own questions (console):" in out and "/question import <file>" in out
     assert "/review — your due flashcards" in out  # the shared help is still there
 
 
-async def test_unknown_subcommand_and_usage(tutor: Tutor, tmp_path: Path) -> None:
-    app = make_app(tutor, tmp_path)
+async def test_unknown_subcommand_and_usage(study: StudyServices, tmp_path: Path) -> None:
+    app = make_app(study, tmp_path)
     assert "/question add [deck]" in await feed(app, "/question")
     assert "There is no /question frobnicate" in await feed(app, "/question frobnicate")
 
 
 async def test_a_session_without_the_local_server_is_told_why(
-    tutor: Tutor, tmp_path: Path, alice: Learner
+    study: StudyServices, tmp_path: Path, alice: Learner
 ) -> None:
-    app = make_app(tutor, tmp_path, alice)  # no guild: an older way of starting the console
+    app = make_app(study, tmp_path, alice)  # no guild: an older way of starting the console
     assert "local server" in await feed(app, "/question list")
 
 
 async def test_earlier_answers_still_count_on_the_leaderboard_and_stats(
-    tutor: Tutor, tmp_path: Path, alice: Learner
+    study: StudyServices, tmp_path: Path, alice: Learner
 ) -> None:
     # alice answered before the console had a local server (no guild on her answers) …
-    before = make_app(tutor, tmp_path, alice)
+    before = make_app(study, tmp_path, alice)
     await feed(before, "/quiz", "A")
     # … and now answers as a member of it: both count, for the same profile.
-    now = make_app(tutor, tmp_path, console_learner("Alice"))
+    now = make_app(study, tmp_path, console_learner("Alice"))
     await feed(now, "/quiz", "A")
     board = await feed(now, "/leaderboard all")
     assert "of 2 answers" in board and board.count("Alice") == 1

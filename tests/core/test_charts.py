@@ -5,12 +5,12 @@ from __future__ import annotations
 import struct
 from datetime import UTC, date, datetime, timedelta
 
-from bot.services.charts import CHART_SIZE_PX, activity_chart_png
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
 from bot.core.scheduling import Grade, SchedulerConfig, SpacedRepetition
 from bot.core.stats import AnswerEvent, DayActivity, daily_activity, retention
-from bot.core.tutor import Tutor
+from bot.services.charts import CHART_SIZE_PX, activity_chart_png
+from bot.services.study import StudyServices
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -82,20 +82,20 @@ def test_retention_can_count_one_server_only() -> None:
 
 
 async def test_stats_reply_has_retention_and_the_chart(
-    tutor: Tutor, clock: FakeClock, alice: Learner
+    study: StudyServices, clock: FakeClock, alice: Learner
 ) -> None:
-    empty = await tutor.stats(alice)
+    empty = await study.stats.stats(alice)
     assert empty.image is None and "no chart" in empty.footer
-    card = await tutor.review(alice)
-    revealed = await tutor.act(alice, card.choices[0].action)
-    await tutor.act(alice, revealed.choice_for("easy").action)  # type: ignore[union-attr]
+    card = await study.review.review(alice)
+    revealed = await study.actions.act(alice, card.choices[0].action)
+    await study.actions.act(alice, revealed.choice_for("easy").action)  # type: ignore[union-attr]
     clock.advance(days=20)
-    card = await tutor.review(alice)
-    revealed = await tutor.act(alice, card.choices[0].action)
-    await tutor.act(alice, revealed.choice_for("good").action)  # type: ignore[union-attr]
-    reply = await tutor.stats(alice)
+    card = await study.review.review(alice)
+    revealed = await study.actions.act(alice, card.choices[0].action)
+    await study.actions.act(alice, revealed.choice_for("good").action)  # type: ignore[union-attr]
+    reply = await study.stats.stats(alice)
     fields = {f.name: f.value for f in reply.fields}
     assert fields["Answered"] == "2" and fields["Retention (30 days)"] == "100% of 1 review"
     assert reply.image is not None and png_size(reply.image.data) == (800, 400)
-    summary = await tutor.stats_summary(alice)
+    summary = await study.stats.stats_summary(alice)
     assert summary.recent_answers == 2 and summary.retention.reviews == 1

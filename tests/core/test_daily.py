@@ -1,29 +1,23 @@
 """Daily-quiz rules with a fake clock: time zones, DST, missed runs, selection, ranking,
-windows, catch-up and reminders — pure functions first, then the service on a database."""
+windows, catch-up, reminders and the quiz's wording — pure functions, no database (the
+services are tested in ``tests/services``)."""
 
 from __future__ import annotations
 
-import logging
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.core import daily
-from bot.core.clock import FakeClock
-from bot.core.daily_service import CATCH_UP_EXPIRED, CLOSED_MESSAGE, DailyPost, DailyService
-from bot.core.learners import Learner
-from bot.core.tutor import Tutor
-from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound
-from bot.storage.db import Database
-from bot.storage.models import DailyQuiz
+from bot.core import daily, daily_replies
+from bot.core.replies import Choice, Reply
+from bot.errors import BadInput
 
-GUILD = 4242
 NY = "America/New_York"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # -- settings input -------------------------------------------------------------------------
@@ -51,6 +45,22 @@ def test_time_zones_are_iana_names_matched_without_case() -> None:
         daily.parse_timezone("Mars/Olympus")
     with pytest.raises(BadInput):
         daily.parse_timezone("")
+
+
+def test_time_zone_choices_filter_iana_names_for_autocomplete() -> None:
+    assert daily.timezone_choices("berlin") == ["Europe/Berlin"]
+    assert daily.timezone_choices("new york") == ["America/New_York"]
+    assert len(daily.timezone_choices("")) == daily.MAX_TIMEZONE_CHOICES == 25
+    everything_american = daily.timezone_choices("america/")
+    assert len(everything_american) == 25 and all("America/" in n for n in everything_american)
+    assert daily.timezone_choices("Mars/Olympus") == []
+
+
+def test_new_cards_per_day_is_between_0_and_1000() -> None:
+    assert daily.validate_new_per_day(0) == 0 and daily.validate_new_per_day(1000) == 1000
+    for bad in (-1, 1001):
+        with pytest.raises(BadInput, match="between 0 and 1000"):
+            daily.validate_new_per_day(bad)
 
 
 def test_question_count_and_window_bounds() -> None:
@@ -205,270 +215,40 @@ def test_tokens_round_trip_and_reject_garbage() -> None:
         assert daily.parse_catch_up_token(bad) is None
 
 
-# -- the service on a database --------------------------------------------------------------
+# -- wording --------------------------------------------------------------------------------
 
 
-def member(name: str, number: int) -> Learner:
-    return Learner(
-        platform="discord",
-        external_id=str(number),
-        display_name=name,
-        guild_id=GUILD,
-        guild_name="Study Hall",
+def test_a_shared_question_becomes_a_timed_daily_post_without_hints() -> None:
+    shown = Reply(
+        text="What does fit() do?",
+        title="Question · tensorflow-training-basics",
+        choices=(
+            Choice("A", "A", "an:12:0"),
+            Choice("B", "B", "an:12:1"),
+            Choice("h", "Hint", "hi:12"),
+        ),
     )
+    post, prompt_id = daily_replies.daily_question(shown, 5, 2, 3, timedelta(minutes=30))
+    assert prompt_id == 12
+    assert post.title == "🗓️ Daily quiz · question 2 of 3"
+    assert [c.action for c in post.choices] == ["dq:5:12:0", "dq:5:12:1"]
+    assert post.footer == (
+        "tensorflow-training-basics · You have 30 minutes · one answer each · "
+        "your feedback is private"
+    )
+    single, _ = daily_replies.daily_question(shown, 5, 1, 1, timedelta(seconds=2.5))
+    assert single.title == "🗓️ Daily quiz" and "You have 2 seconds" in single.footer
 
 
-ADMIN = member("Alice", 1)
-BOB = member("Bob", 2)
-CAROL = member("Carol", 3)
+def test_catch_up_questions_count_what_is_left() -> None:
+    shown = Reply(text="Q", footer="Pick one.")
+    first = daily_replies.catch_up_question(shown, total=3, remaining=3)
+    assert first.private and first.title == "Daily quiz catch-up · question 1 of 3"
+    assert first.footer == "Pick one. Then press Catch up again for the next one."
+    last = daily_replies.catch_up_question(shown, total=1, remaining=1)
+    assert last.title == "Daily quiz catch-up" and last.footer == "Pick one."
 
 
-@pytest.fixture
-def service(db: Database, tutor: Tutor, clock: FakeClock) -> DailyService:
-    return DailyService(db, tutor, clock=clock, rng=random.Random(3))
-
-
-async def configure(service: DailyService, **changes: object) -> None:
-    options: dict[str, object] = {
-        "channel_id": 77,
-        "time_text": "09:00",
-        "timezone": "UTC",
-        "questions": 1,
-        "window_minutes": 30,
-    }
-    options.update(changes)
-    await service.configure_daily(ADMIN, **options)  # type: ignore[arg-type]
-
-
-async def post(service: DailyService) -> DailyPost:
-    outcome = await service.run_schedule(GUILD)
-    assert outcome.post is not None
-    await service.mark_open(outcome.post.quiz_id, message_id=1000 + outcome.post.quiz_id)
-    return outcome.post
-
-
-def option_token(post: DailyPost, number: int = 0, option: int = 0) -> str:
-    return post.questions[number].choices[option].action
-
-
-async def correct_option(tutor: Tutor, item_id: int) -> int:
-    async with tutor.db.session() as session:
-        from bot.storage.models import Item
-
-        row = await session.get(Item, item_id)
-        assert row is not None
-    return "ABCDEF".index(row.payload["answer"])
-
-
-async def quiz_row(service: DailyService, quiz_id: int) -> DailyQuiz:
-    async with service.db.session() as session:
-        row = await session.get(DailyQuiz, quiz_id)
-        assert row is not None
-        return row
-
-
-async def test_settings_are_validated_before_anything_is_saved(service: DailyService) -> None:
-    with pytest.raises(BadInput):
-        await configure(service, time_text="9am")
-    with pytest.raises(NotFound, match="no deck called"):
-        await configure(service, deck="nope")
-    assert (await service.schedule(GUILD)) is None
-    await configure(service, timezone="europe/paris", deck="tensorflow-training-basics")
-    schedule = await service.schedule(GUILD)
-    assert schedule is not None and schedule.timezone == "Europe/Paris"
-    shown = await service.show_settings(ADMIN)
-    assert "on" in shown.text and any(f.value == "tensorflow-training-basics" for f in shown.fields)
-    await service.disable_daily(ADMIN)
-    assert (await service.schedule(GUILD)) is None
-
-
-async def test_a_run_posts_once_even_when_checked_again_or_by_a_second_process(
-    service: DailyService, db: Database, tutor: Tutor, clock: FakeClock
-) -> None:
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 8, 59))
-    assert (await service.run_schedule(GUILD)).post is None  # not yet
-    clock.set(utc(2026, 1, 5, 9, 0))
-    posted = await service.run_schedule(GUILD)
-    assert posted.post is not None and posted.post.local_date == date(2026, 1, 5)
-    assert posted.next_run is not None and posted.next_run.at == utc(2026, 1, 6, 9)
-    assert (await service.run_schedule(GUILD)).post is None
-    other_process = DailyService(Database(db.url), tutor, clock=clock)
-    try:
-        assert (await other_process.run_schedule(GUILD)).post is None
-    finally:
-        await other_process.db.close()
-    with pytest.raises(BadInput, match="one per day"):
-        await service.start_now(ADMIN, channel_id=77)
-
-
-async def test_after_a_restart_a_missed_run_is_posted_late_within_grace(
-    service: DailyService, clock: FakeClock
-) -> None:
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 10, 45))  # the bot was down at 09:00
-    outcome = await service.run_schedule(GUILD)
-    assert outcome.post is not None
-    opened = await service.mark_open(outcome.post.quiz_id, 5)
-    assert opened is not None and opened.closes_at == utc(2026, 1, 5, 11, 15)
-
-
-async def test_after_a_restart_a_run_missed_beyond_grace_is_skipped(
-    service: DailyService, clock: FakeClock, caplog: pytest.LogCaptureFixture
-) -> None:
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 11, 30))
-    with caplog.at_level(logging.WARNING, logger="bot.core.daily_service"):
-        outcome = await service.run_schedule(GUILD)
-    assert outcome.post is None and outcome.next_run is not None
-    assert outcome.next_run.at == utc(2026, 1, 6, 9)
-    assert "skipping guild 4242's daily quiz for 2026-01-05" in caplog.text
-
-
-async def test_open_quizzes_are_recovered_and_interrupted_posts_given_up(
-    service: DailyService, clock: FakeClock
-) -> None:
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 9))
-    first = await post(service)
-    clock.set(utc(2026, 1, 6, 9))
-    interrupted = await service.run_schedule(GUILD)  # claimed, never marked open
-    assert interrupted.post is not None
-    clock.advance(minutes=10)
-    recovered = await service.recover()
-    assert [q.quiz_id for q in recovered] == [first.quiz_id]
-    assert recovered[0].closes_at == utc(2026, 1, 5, 9, 30)
-    assert (await quiz_row(service, interrupted.post.quiz_id)).status == "skipped"
-    assert await service.recover(owns=lambda guild_id: False) == []
-
-
-async def test_a_late_post_in_progress_is_not_given_up_by_a_starting_process(
-    service: DailyService, clock: FakeClock
-) -> None:
-    """Found by the two-process test: staleness counts from the claim, not the due time."""
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 10, 30))  # 90 minutes late, inside the grace period
-    late = await service.run_schedule(GUILD)  # claimed, still being posted
-    assert late.post is not None
-    clock.advance(minutes=1)  # another process for the same shard starts now
-    assert await service.recover() == []
-    assert (await quiz_row(service, late.post.quiz_id)).status == "posting"
-    clock.advance(minutes=10)  # really interrupted this time
-    await service.recover()
-    assert (await quiz_row(service, late.post.quiz_id)).status == "skipped"
-
-
-async def test_answers_count_once_inside_the_window_and_extra_time_doubles_it(
-    service: DailyService, tutor: Tutor, clock: FakeClock
-) -> None:
-    await configure(service)
-    await service.set_extra_time(CAROL, True)
-    clock.set(utc(2026, 1, 5, 9))
-    quiz = await post(service)
-    right = await correct_option(tutor, (await quiz_row(service, quiz.quiz_id)).item_ids[0])
-    opened = await quiz_row(service, quiz.quiz_id)
-    assert opened.closes_at == utc(2026, 1, 5, 10)  # Carol's extended window
-
-    reply = await service.answer(ADMIN, option_token(quiz, option=right))
-    assert "Correct" in reply.title and reply.private
-    with pytest.raises(AlreadyAnswered):
-        await service.answer(ADMIN, option_token(quiz, option=(right + 1) % 4))
-    clock.set(utc(2026, 1, 5, 9, 31))
-    with pytest.raises(ExpiredAction, match=CLOSED_MESSAGE):
-        await service.answer(BOB, option_token(quiz, option=right))
-    await service.answer(CAROL, option_token(quiz, option=right))  # extra time
-    with pytest.raises(ExpiredAction):
-        await service.answer(BOB, f"dq:{quiz.quiz_id}:999999:0")  # not this quiz's prompt
-
-
-async def test_results_rank_ties_and_catch_up_lasts_the_local_day(
-    service: DailyService, tutor: Tutor, clock: FakeClock
-) -> None:
-    await configure(service, questions=2, timezone="Europe/Berlin", time_text="10:00")
-    clock.set(utc(2026, 1, 5, 9))  # 10:00 in Berlin
-    quiz = await post(service)
-    item_ids = (await quiz_row(service, quiz.quiz_id)).item_ids
-    answers = [await correct_option(tutor, item) for item in item_ids]
-    for who in (ADMIN, BOB):
-        for number, right in enumerate(answers):
-            await service.answer(who, option_token(quiz, number, right))
-    await service.answer(CAROL, option_token(quiz, 0, (answers[0] + 1) % 4))
-
-    clock.set(utc(2026, 1, 5, 9, 30))
-    results = await service.close(quiz.quiz_id)
-    assert results is not None and results.channel_id == 77
-    assert await service.close(quiz.quiz_id) is None  # closed exactly once
-    reply = results.reply
-    assert reply.text == "3 members answered · 2 got everything right."
-    top = next(f.value for f in reply.fields if f.name == "Top scorers")
-    assert top == "🥇 Alice, Bob — 2/2"
-    assert "✅ 2 of 3 answered correctly" in reply.fields[0].value
-    assert [c.label for c in reply.choices] == ["Catch up"]
-
-    catch_up = reply.choices[0].action
-    first = await service.catch_up(CAROL, catch_up)
-    assert first.private and first.title == "Daily quiz catch-up · question 2 of 2"
-    await tutor.act(CAROL, first.choices[0].action)
-    done = await service.catch_up(CAROL, catch_up)
-    assert "All done" in done.title
-    clock.set(utc(2026, 1, 5, 23, 0))  # midnight in Berlin
-    with pytest.raises(ExpiredAction, match=CATCH_UP_EXPIRED):
-        await service.catch_up(BOB, catch_up)
-
-
-async def test_daily_questions_are_not_repeated_within_30_days(
-    service: DailyService, clock: FakeClock
-) -> None:
-    await configure(service, questions=3)
-    seen: list[list[int]] = []
-    for day in range(4):
-        clock.set(utc(2026, 1, 5 + day, 9))
-        quiz = await post(service)
-        seen.append((await quiz_row(service, quiz.quiz_id)).item_ids)
-    first_nine = [item for items in seen[:3] for item in items]
-    assert len(set(first_nine)) == 9  # ten questions in the bank
-    fresh = set(seen[3]) - set(first_nine)
-    assert len(fresh) == 1
-    # Refilled from the quiz asked longest ago.
-    assert set(seen[3]) - fresh <= set(seen[0])
-
-
-async def test_skip_marks_today_or_closes_the_open_quiz(
-    service: DailyService, clock: FakeClock
-) -> None:
-    await configure(service)
-    clock.set(utc(2026, 1, 5, 8))
-    reply, results = await service.skip_today(ADMIN)
-    assert "won't be posted" in reply.text and results is None
-    clock.set(utc(2026, 1, 5, 9))
-    assert (await service.run_schedule(GUILD)).post is None
-    again, _ = await service.skip_today(ADMIN)
-    assert "already skipped" in again.text
-
-    clock.set(utc(2026, 1, 6, 9))
-    await post(service)
-    closed, results = await service.skip_today(ADMIN)
-    assert "closed it now" in closed.text and results is not None
-
-
-async def test_reminders_go_to_members_with_reviews_due_once_a_day(
-    service: DailyService, tutor: Tutor, clock: FakeClock
-) -> None:
-    reply = await service.set_reminder(BOB, True, time_text="18:00")
-    assert "18:00 (UTC)" in reply.text
-    with pytest.raises(BadInput):
-        await service.set_reminder(BOB, True, timezone="Nowhere/Special")
-    await service.set_reminder(CAROL, True, time_text="18:00")
-    card = await tutor.review(BOB)
-    revealed = await tutor.act(BOB, card.choices[0].action)
-    await tutor.act(BOB, revealed.choice_for("good").action)  # type: ignore[union-attr]
-
-    assert await service.due_reminders(utc(2026, 1, 5, 17)) == []  # not 18:00 yet
-    later = utc(2026, 1, 30, 18, 5)
-    notices = await service.due_reminders(later)
-    assert [(n.external_id, n.due) for n in notices] == [("2", 1)]  # Carol has nothing due
-    assert "1 review is due" in notices[0].reply.text
-    assert await service.due_reminders(later + timedelta(hours=2)) == []
-    assert len(await service.due_reminders(later + timedelta(days=1))) == 1
-    await service.set_reminder(BOB, False)
-    assert await service.due_reminders(later + timedelta(days=2)) == []
+def test_runs_are_described_in_the_servers_local_time() -> None:
+    run = daily.run_for_date(date(2026, 7, 6), time(8, 0), "Europe/Berlin")
+    assert daily_replies.describe_run(run, "Europe/Berlin") == "Mon 06 Jul, 08:00 (Europe/Berlin)"

@@ -1,4 +1,4 @@
-"""Leaderboards: ranking with ties, ordering, pages, periods, tokens and the engine-backed board."""
+"""Leaderboard rules: ranking with ties, ordering, pages, periods, tokens and the reply."""
 
 from __future__ import annotations
 
@@ -6,29 +6,21 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.clock import FakeClock
 from bot.core.leaderboard import (
     PAGE_SIZE,
-    Leaderboards,
     LeaderRow,
     PageRequest,
     Period,
-    console_commands,
     find_member,
     leaderboard_reply,
     merge_rows,
     paginate,
     period_start,
     rank_rows,
-    typed_page_hints,
 )
-from bot.core.learners import Learner
-from bot.core.replies import Reply
-from bot.core.tutor import Tutor
-from bot.errors import BadInput, ExpiredAction, NotFound
+from bot.errors import BadInput, ExpiredAction
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-GUILD = 42
 
 
 def row(user_id: int, correct: int, answered: int, name: str = "") -> LeaderRow:
@@ -114,72 +106,6 @@ def test_reply_shows_the_viewers_rank_even_off_page() -> None:
     assert [c.action for c in middle.choices] == ["lb:week:0:-", "lb:week:2:-"]
 
 
-def test_console_pages_are_commands_to_type() -> None:
-    ranked = rank_rows([row(n, 100 - n, 100) for n in range(1, 24)])
-    middle = leaderboard_reply(ranked, PageRequest(Period.MONTH, 1, "basics"), viewer_id=None)
-    typed = typed_page_hints(middle)
-    assert typed.choices == ()
-    assert "prev page: /leaderboard month basics 1" in (typed.footer or "")
-    assert "next page: /leaderboard month basics 3" in (typed.footer or "")
-    single = leaderboard_reply(ranked[:3], PageRequest(Period.ALL, 0), viewer_id=None)
-    assert typed_page_hints(single) == single
-
-
 def test_empty_board_says_how_to_start() -> None:
     reply = leaderboard_reply([], PageRequest(Period.ALL, 0), viewer_id=1)
     assert "/quiz" in reply.text and not reply.choices
-
-
-# -- through the engine -------------------------------------------------------------------
-
-
-def member(name: str, guild: int | None = GUILD) -> Learner:
-    return Learner("discord", name.casefold(), name, guild_id=guild, guild_name="Study Hall")
-
-
-async def answer_quiz(tutor: Tutor, learner: Learner, *, right: bool) -> None:
-    question = await tutor.quiz(learner)
-    item = next(i for i in tutor._items.values() if question.text.startswith(i.content.prompt))
-    correct = item.content.correct_index  # type: ignore[union-attr]
-    option = correct if right else (correct + 1) % len(item.content.options)  # type: ignore[union-attr]
-    await tutor.act(learner, question.choices[option].action)
-
-
-async def test_board_ranks_members_of_this_server_in_the_period(
-    tutor: Tutor, clock: FakeClock
-) -> None:
-    ana, ben, cas = member("Ana"), member("Ben"), member("Cas")
-    elsewhere = member("Dee", guild=7)
-    for learner, right, wrong in ((ana, 2, 1), (ben, 3, 0), (cas, 2, 1), (elsewhere, 5, 0)):
-        for _ in range(right):
-            await answer_quiz(tutor, learner, right=True)
-        for _ in range(wrong):
-            await answer_quiz(tutor, learner, right=False)
-    boards = Leaderboards(tutor.db, clock=clock)
-    reply = await boards.show(ana, "week")
-    lines = reply.text.splitlines()
-    assert [line.split(" — ")[0] for line in lines] == ["**1.** Ben", "**2.** Ana", "**2.** Cas"]
-    assert "Dee" not in reply.text
-    assert {f.name: f.value for f in reply.fields}["You"].startswith("#2 of 3")
-    # A month later the week board is empty, the all-time board is not.
-    clock.advance(days=8)
-    assert "Nobody" in (await boards.show(ana, "week")).text
-    assert "Ben" in (await boards.show(ana, Period.ALL)).text
-
-
-async def test_deck_filter_checks_the_deck(tutor: Tutor, clock: FakeClock) -> None:
-    boards = Leaderboards(tutor.db, clock=clock)
-    await answer_quiz(tutor, member("Ana"), right=True)
-    reply = await boards.show(member("Ana"), "all", "tensorflow-training-basics")
-    assert "Ana" in reply.text and "tensorflow-training-basics" in reply.title
-    with pytest.raises(NotFound):
-        await boards.show(member("Ana"), "all", "no-such-deck")
-
-
-async def test_console_leaderboard_ranks_local_profiles(tutor: Tutor, alice: Learner) -> None:
-    await answer_quiz(tutor, alice, right=True)
-    command = console_commands(tutor)["/leaderboard"]
-    reply: Reply = await command(alice, ["all"])
-    assert "**1.** Alice" in reply.text
-    with pytest.raises(BadInput):
-        await command(alice, ["a", "b", "c"])

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from bot.app import discord_bot
 from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.fakediscord import FakeDiscord, running_client
@@ -20,7 +21,7 @@ ACK_BUDGET_S = 0.4
 def bot_settings(db_url: str) -> Settings:
     """Settings for a bot on a temporary database (PostgreSQL with TEST_DATABASE_URL)."""
     return Settings(
-        discord_token="fake-token",  # type: ignore[arg-type]
+        discord_token="fake-token",
         database_url=db_url,
         discord_ack_budget_s=ACK_BUDGET_S,
         fsrs_fuzzing=False,
@@ -32,7 +33,7 @@ def bot_settings(db_url: str) -> Settings:
 async def tutor_bot(fake_discord: FakeDiscord, bot_settings: Settings) -> AsyncIterator[TutorBot]:
     """A connected TutorBot (commands synced) talking to the fake."""
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
-    bot = TutorBot(bot_settings)
+    bot = discord_bot(bot_settings)
     async with running_client(bot, fake_discord):
         await fake_discord.wait_for_commands("review", "quiz", "help")
         yield bot

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.core.learners import Learner
-from bot.core.tutor import Tutor
 from bot.exts.client import TutorBot
+from bot.services.study import StudyServices
 from bot.settings import Settings
 from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
@@ -47,12 +47,16 @@ def member(user_id: int, name: str) -> Learner:
     return Learner("discord", str(user_id), name, guild_id=GUILD_ID, guild_name="Study Hall")
 
 
-async def answer(tutor: Tutor, learner: Learner, *, right: bool) -> None:
+async def answer(study: StudyServices, learner: Learner, *, right: bool) -> None:
     """Answer one private quiz question through the engine, right or wrong on purpose."""
-    question = await tutor.quiz(learner)
-    item = next(i for i in tutor._items.values() if question.text.startswith(i.content.prompt))
+    question = await study.practice.quiz(learner)
+    item = next(
+        i for i in study.context.items._items.values() if question.text.startswith(i.content.prompt)
+    )
     correct: int = item.content.correct_index  # type: ignore[union-attr]
-    await tutor.act(learner, question.choices[correct if right else (correct + 1) % 2].action)
+    await study.actions.act(
+        learner, question.choices[correct if right else (correct + 1) % 2].action
+    )
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -64,15 +68,15 @@ def png_size(data: bytes) -> tuple[int, int]:
 async def test_leaderboard_ranks_members_and_pages(
     fake_discord: FakeDiscord, tutor_bot: TutorBot
 ) -> None:
-    tutor = tutor_bot.tutor
+    study = tutor_bot.study
     for _ in range(3):
-        await answer(tutor, member(BOB_ID, "Bob"), right=True)
+        await answer(study, member(BOB_ID, "Bob"), right=True)
     for n in range(11):
         extra = member(700 + n, f"Extra{n:02d}")
         for _ in range(2):
-            await answer(tutor, extra, right=True)
-    await answer(tutor, member(ALICE_ID, "Alice"), right=True)
-    await answer(tutor, member(ALICE_ID, "Alice"), right=False)
+            await answer(study, extra, right=True)
+    await answer(study, member(ALICE_ID, "Alice"), right=True)
+    await answer(study, member(ALICE_ID, "Alice"), right=False)
 
     handle = await fake_discord.send_slash_command(
         "leaderboard", user_id=ALICE_ID, options={"period": "week"}
@@ -117,9 +121,9 @@ async def test_leaderboard_is_for_servers_and_checks_the_deck(
 async def test_stats_has_a_chart_and_shows_other_members_privately(
     fake_discord: FakeDiscord, tutor_bot: TutorBot
 ) -> None:
-    tutor = tutor_bot.tutor
-    await answer(tutor, member(ALICE_ID, "Alice"), right=True)
-    await answer(tutor, member(ALICE_ID, "Alice"), right=False)
+    study = tutor_bot.study
+    await answer(study, member(ALICE_ID, "Alice"), right=True)
+    await answer(study, member(ALICE_ID, "Alice"), right=False)
 
     handle = await fake_discord.send_slash_command("stats", user_id=ALICE_ID)
     mine = await fake_discord.wait_for_message(handle)
@@ -158,9 +162,9 @@ async def test_stats_has_a_chart_and_shows_other_members_privately(
 async def test_forget_me_needs_the_askers_confirmation(
     fake_discord: FakeDiscord, tutor_bot: TutorBot, bot_settings: Settings
 ) -> None:
-    tutor = tutor_bot.tutor
-    await answer(tutor, member(ALICE_ID, "Alice"), right=True)
-    await answer(tutor, member(BOB_ID, "Bob"), right=True)
+    study = tutor_bot.study
+    await answer(study, member(ALICE_ID, "Alice"), right=True)
+    await answer(study, member(BOB_ID, "Bob"), right=True)
     count_users = "SELECT external_id FROM users ORDER BY external_id"
 
     handle = await fake_discord.send_slash_command("forget-me", user_id=ALICE_ID)
@@ -198,7 +202,7 @@ async def test_export_me_sends_a_private_json_file(
     nothing = await fake_discord.wait_for_message(handle)
     assert nothing.ephemeral and "no data" in nothing.content
 
-    await answer(tutor_bot.tutor, member(ALICE_ID, "Alice"), right=True)
+    await answer(tutor_bot.study, member(ALICE_ID, "Alice"), right=True)
     handle = await fake_discord.send_slash_command("export-me", user_id=ALICE_ID)
     reply = await fake_discord.wait_for_message(handle)
     assert reply.ephemeral and "Your data" in embed(reply)["title"]

@@ -10,9 +10,10 @@ from typing import Any, cast
 import pytest
 import pytest_asyncio
 
+from bot.app import discord_bot
 from bot.exts.client import TutorBot
-from bot.exts.dailyquiz import COG_NAME, DailyQuiz
-from bot.exts.reminders import Reminders
+from bot.exts.dailyquiz import COG_NAME, DailyQuizCog
+from bot.exts.reminders import RemindersCog
 from bot.settings import Settings
 from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
@@ -52,7 +53,7 @@ async def click(
     fake: FakeDiscord, message: MessageRecord, label: str, user_id: int
 ) -> MessageRecord:
     handle = await fake.click_button(message, button(message, label), user_id=user_id)
-    return await fake.wait_for_response(handle, timeout=5)
+    return await fake.wait_for_message(handle, timeout=5)
 
 
 async def command(
@@ -65,7 +66,7 @@ async def command(
     handle = await fake.send_slash_command(
         name, user_id=user_id, subcommand=subcommand, options=options or None
     )
-    return await fake.wait_for_response(handle, timeout=5)
+    return await fake.wait_for_message(handle, timeout=5)
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -84,17 +85,17 @@ def as_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def daily_cog(bot: TutorBot) -> DailyQuiz:
+def daily_cog(bot: TutorBot) -> DailyQuizCog:
     # Extensions are re-imported when loaded, so compare by name rather than class.
     cog = bot.get_cog(COG_NAME)
-    assert type(cog).__name__ == "DailyQuiz"
-    return cast(DailyQuiz, cog)
+    assert type(cog).__name__ == "DailyQuizCog"
+    return cast(DailyQuizCog, cog)
 
 
-def reminders_cog(bot: TutorBot) -> Reminders:
+def reminders_cog(bot: TutorBot) -> RemindersCog:
     cog = bot.get_cog("Reminders")
-    assert type(cog).__name__ == "Reminders"
-    return cast(Reminders, cog)
+    assert type(cog).__name__ == "RemindersCog"
+    return cast(RemindersCog, cog)
 
 
 def is_question(message: MessageRecord) -> bool:
@@ -110,7 +111,7 @@ async def bot(fake_discord: FakeDiscord, bot_settings: Settings) -> AsyncIterato
     """A connected bot whose daily quizzes have a 2.5-second answer window."""
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
     fake_discord.add_member(GUILD_ID, CAROL_ID, "Carol")
-    tutor_bot = TutorBot(bot_settings)
+    tutor_bot = discord_bot(bot_settings)
     async with running_client(tutor_bot, fake_discord):
         await fake_discord.wait_for_commands("settings", "dailyquiz", "remind")
         daily_cog(tutor_bot).service.window_override = TEST_WINDOW
@@ -224,7 +225,7 @@ async def test_an_open_quiz_is_closed_after_a_restart(
     fake_discord: FakeDiscord, bot_settings: Settings
 ) -> None:
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
-    first = TutorBot(bot_settings)
+    first = discord_bot(bot_settings)
     async with running_client(first, fake_discord):
         await fake_discord.wait_for_commands("dailyquiz")
         daily_cog(first).service.window_override = timedelta(hours=1)
@@ -240,7 +241,7 @@ async def test_an_open_quiz_is_closed_after_a_restart(
         else "2000-01-01 00:00:00.000000",
     )
     before = len(fake_discord.messages)
-    second = TutorBot(bot_settings)
+    second = discord_bot(bot_settings)
     async with running_client(second, fake_discord):
         results = await fake_discord.wait_for_channel_message(
             CHANNEL_ID, predicate=is_results, after=before, timeout=10
@@ -278,3 +279,51 @@ async def test_remind_on_sends_one_dm_when_reviews_are_due(
     off = await command(fake_discord, "remind", ALICE_ID, "off")
     assert "Reminders off" in embed(off)["title"]
     assert await reminders.send_due_reminders(now=later + timedelta(days=1)) == 0
+
+
+async def test_admin_sets_the_server_time_zone_and_new_cards_per_day(
+    fake_discord: FakeDiscord, bot: TutorBot, bot_settings: Settings
+) -> None:
+    handle = await fake_discord.send_autocomplete(
+        "settings",
+        focused="timezone",
+        user_id=ALICE_ID,
+        subcommand="timezone",
+        options={"timezone": "berl"},
+    )
+    assert (await fake_discord.wait_for_autocomplete(handle)).values == ["Europe/Berlin"]
+    handle = await fake_discord.send_autocomplete(
+        "settings",
+        focused="timezone",
+        user_id=ALICE_ID,
+        subcommand="timezone",
+        options={"timezone": "america"},
+    )
+    americas = (await fake_discord.wait_for_autocomplete(handle)).values
+    assert len(americas) == 25 and all(name.startswith("America/") for name in americas)
+
+    denied = await command(fake_discord, "settings", BOB_ID, "timezone", timezone="UTC")
+    assert denied.ephemeral and "Only server admins" in denied.content
+    bad = await command(fake_discord, "settings", ALICE_ID, "timezone", timezone="Berlin")
+    assert bad.ephemeral and "don't know the time zone 'Berlin'" in bad.content
+    assert "Europe/Berlin" in bad.content and "\n" not in bad.content
+    saved = await command(fake_discord, "settings", ALICE_ID, "timezone", timezone="europe/berlin")
+    assert saved.ephemeral and "Time zone saved" in embed(saved)["title"]
+    assert "Europe/Berlin" in embed(saved)["description"]
+
+    denied = await command(fake_discord, "settings", BOB_ID, "new-per-day", count=5)
+    assert "Only server admins" in denied.content
+    capped = await command(fake_discord, "settings", ALICE_ID, "new-per-day", count=5)
+    assert capped.ephemeral and "up to 5 new cards a day" in embed(capped)["description"]
+    assert stored(bot_settings, "SELECT timezone, new_items_per_day FROM guilds") == [
+        ("Europe/Berlin", 5)
+    ]
+
+    # The daily quiz runs on the server's time zone when none is given.
+    quiz = await command(
+        fake_discord, "settings", ALICE_ID, "daily-quiz", channel=CHANNEL_ID, time="08:30"
+    )
+    assert "08:30 (Europe/Berlin)" in embed(quiz)["description"]
+    assert f"<#{CHANNEL_ID}>" in embed(quiz)["description"]
+    shown = text_of(await command(fake_discord, "settings", BOB_ID, "show"))
+    assert "Time zone Europe/Berlin" in shown and "New cards per day 5" in shown

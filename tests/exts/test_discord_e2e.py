@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import discord_bot
 from bot.core.replies import Reply
 from bot.exts.client import TutorBot
 from bot.settings import Settings
@@ -49,7 +50,7 @@ async def click(
     fake: FakeDiscord, message: MessageRecord, label: str, user_id: int = ALICE_ID
 ) -> tuple[InteractionHandle, MessageRecord]:
     handle = await fake.click_button(message, button(message, label), user_id=user_id)
-    return handle, await fake.wait_for_response(handle, timeout=5)
+    return handle, await fake.wait_for_message(handle, timeout=5)
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -76,7 +77,7 @@ async def test_commands_are_registered_with_descriptions(
 
 async def test_help_is_private(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
     handle = await fake_discord.send_slash_command("help", user_id=BOB_ID)
-    reply = await fake_discord.wait_for_response(handle)
+    reply = await fake_discord.wait_for_message(handle)
     assert reply.ephemeral and "how to start" in embed(reply)["title"]
     assert_acks_in_time(fake_discord)
 
@@ -85,7 +86,7 @@ async def test_review_reveal_and_rate_edits_the_private_message(
     fake_discord: FakeDiscord, tutor_bot: TutorBot, bot_settings: Settings
 ) -> None:
     handle = await fake_discord.send_slash_command("review", user_id=ALICE_ID)
-    card = await fake_discord.wait_for_response(handle)
+    card = await fake_discord.wait_for_message(handle)
     assert card.ephemeral and "Flashcard" in embed(card)["title"]
     assert all(cid.startswith("t:") for cid in card.custom_ids)
     reveal, revealed = await click(fake_discord, card, "Reveal")
@@ -106,7 +107,7 @@ async def test_channel_quiz_feedback_is_private_and_once_per_member(
     handle = await fake_discord.send_slash_command(
         "quiz", user_id=ALICE_ID, options={"difficulty": "easy"}
     )
-    question = await fake_discord.wait_for_response(handle)
+    question = await fake_discord.wait_for_message(handle)
     assert not question.ephemeral
     assert [c.get("label") for c in question.iter_components() if c.get("type") == 2] == list(
         "ABCD"
@@ -127,7 +128,7 @@ async def test_practice_hint_then_solution(fake_discord: FakeDiscord, tutor_bot:
     handle = await fake_discord.send_slash_command(
         "practice", user_id=ALICE_ID, options={"difficulty": "hard"}
     )
-    problem = await fake_discord.wait_for_response(handle)
+    problem = await fake_discord.wait_for_message(handle)
     assert problem.ephemeral and "Practice" in embed(problem)["title"]
     _, hinted = await click(fake_discord, problem, "Hint")
     assert "💡 Hint" in field_names(hinted)
@@ -143,7 +144,7 @@ async def test_code_is_shown_in_a_code_block(
         handle = await fake_discord.send_slash_command(
             "practice", user_id=BOB_ID, options={"difficulty": "medium"}
         )
-        problem = await fake_discord.wait_for_response(handle)
+        problem = await fake_discord.wait_for_message(handle)
         if "```python" in embed(problem)["description"]:
             assert "GradientTape" in embed(problem)["description"]
             return
@@ -154,7 +155,7 @@ async def test_explain_opens_a_form_and_grades_the_answer(
     fake_discord: FakeDiscord, tutor_bot: TutorBot, bot_settings: Settings
 ) -> None:
     handle = await fake_discord.send_slash_command("explain", user_id=ALICE_ID)
-    prompt = await fake_discord.wait_for_response(handle)
+    prompt = await fake_discord.wait_for_message(handle)
     opened = await fake_discord.click_button(prompt, button(prompt, "Answer"), user_id=ALICE_ID)
     modal = await fake_discord.wait_for_modal(opened)
     assert [c.type for c in fake_discord.callbacks_for(opened)] == [MODAL]
@@ -164,7 +165,7 @@ async def test_explain_opens_a_form_and_grades_the_answer(
         user_id=ALICE_ID,
         message=prompt,
     )
-    graded = await fake_discord.wait_for_response(submitted)
+    graded = await fake_discord.wait_for_message(submitted)
     assert "/3 concepts" in embed(graded)["title"] or "/2 concepts" in embed(graded)["title"]
     assert "A strong answer" in field_names(graded)
     assert stored(bot_settings, "SELECT mode FROM attempts") == [("explain",)]
@@ -173,7 +174,7 @@ async def test_explain_opens_a_form_and_grades_the_answer(
 
 async def test_a_whole_test_run(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
     handle = await fake_discord.send_slash_command("test", user_id=BOB_ID)
-    message = await fake_discord.wait_for_response(handle)
+    message = await fake_discord.wait_for_message(handle)
     for number in range(1, 11):
         assert f"question {number} of 10" in embed(message)["title"]
         _, feedback = await click(fake_discord, message, "A", BOB_ID)
@@ -186,12 +187,12 @@ async def test_a_whole_test_run(fake_discord: FakeDiscord, tutor_bot: TutorBot) 
 
 async def test_stats_and_decks(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
     handle = await fake_discord.send_slash_command("stats", user_id=ALICE_ID)
-    stats = await fake_discord.wait_for_response(handle)
+    stats = await fake_discord.wait_for_message(handle)
     assert stats.ephemeral and {"Answered", "Accuracy", "Streak", "Due now"} <= set(
         field_names(stats)
     )
     handle = await fake_discord.send_slash_command("decks", user_id=ALICE_ID)
-    decks = await fake_discord.wait_for_response(handle)
+    decks = await fake_discord.wait_for_message(handle)
     assert "tensorflow-training-basics" in embed(decks)["description"]
 
 
@@ -209,7 +210,7 @@ async def test_unknown_deck_gets_a_friendly_private_error(
     handle = await fake_discord.send_slash_command(
         "quiz", user_id=ALICE_ID, options={"deck": "cooking"}
     )
-    reply = await fake_discord.wait_for_response(handle)
+    reply = await fake_discord.wait_for_message(handle)
     assert reply.ephemeral and "no deck called 'cooking'" in reply.content
 
 
@@ -217,7 +218,7 @@ async def test_a_click_on_someone_elses_question(
     fake_discord: FakeDiscord, tutor_bot: TutorBot
 ) -> None:
     handle = await fake_discord.send_slash_command("review", user_id=ALICE_ID)
-    card = await fake_discord.wait_for_response(handle)
+    card = await fake_discord.wait_for_message(handle)
     bobs_click, reply = await click(fake_discord, card, "Reveal", BOB_ID)
     assert reply.ephemeral and "isn't your question" in reply.content
     # A new private message for Bob; Alice's card is not edited.
@@ -226,7 +227,7 @@ async def test_a_click_on_someone_elses_question(
 
 async def test_review_in_direct_messages(fake_discord: FakeDiscord, tutor_bot: TutorBot) -> None:
     handle = await fake_discord.send_slash_command("review", user_id=BOB_ID, guild_id=None)
-    card = await fake_discord.wait_for_response(handle)
+    card = await fake_discord.wait_for_message(handle)
     assert "Flashcard" in embed(card)["title"]
     _, revealed = await click(fake_discord, card, "Reveal", BOB_ID)
     assert field_names(revealed) == ["Answer"]
@@ -236,12 +237,12 @@ async def test_old_buttons_work_after_a_restart(
     fake_discord: FakeDiscord, bot_settings: Settings
 ) -> None:
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
-    first = TutorBot(bot_settings)
+    first = discord_bot(bot_settings)
     async with running_client(first, fake_discord):
         handle = await fake_discord.send_slash_command("review", user_id=ALICE_ID)
-        card = await fake_discord.wait_for_response(handle)
+        card = await fake_discord.wait_for_message(handle)
     assert first.is_closed()
-    second = TutorBot(bot_settings)
+    second = discord_bot(bot_settings)
     async with running_client(second, fake_discord):
         _, revealed = await click(fake_discord, card, "Reveal")
         assert field_names(revealed) == ["Answer"]
@@ -253,15 +254,15 @@ async def test_old_buttons_work_after_a_restart(
 async def test_slow_work_is_deferred_then_followed_up(
     fake_discord: FakeDiscord, tutor_bot: TutorBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = tutor_bot.tutor.stats
+    original = tutor_bot.study.stats.stats
 
     async def slow_stats(*args: Any, **kwargs: Any) -> Reply:
         await asyncio.sleep(ACK_DEADLINE_S * 1.2)  # slower than Discord's deadline
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(tutor_bot.tutor, "stats", slow_stats)
+    monkeypatch.setattr(tutor_bot.study.stats, "stats", slow_stats)
     handle = await fake_discord.send_slash_command("stats", user_id=ALICE_ID)
-    reply = await fake_discord.wait_for_response(handle, timeout=5)
+    reply = await fake_discord.wait_for_message(handle, timeout=5)
     assert [c.type for c in fake_discord.callbacks_for(handle)] == [DEFERRED_CHANNEL_MESSAGE]
     assert "Answered" in field_names(reply)
     assert_acks_in_time(fake_discord)
@@ -276,15 +277,15 @@ async def test_unexpected_errors_are_logged_with_an_id(
     async def broken(*args: Any, **kwargs: Any) -> Reply:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tutor_bot.tutor, "review", broken)
+    monkeypatch.setattr(tutor_bot.study.review, "review", broken)
     handle = await fake_discord.send_slash_command("review", user_id=ALICE_ID)
-    reply = await fake_discord.wait_for_response(handle)
+    reply = await fake_discord.wait_for_message(handle)
     assert reply.ephemeral and "Something went wrong (id " in reply.content
     incident = reply.content.split("(id ")[1].split(")")[0]
     assert any(incident in record.getMessage() for record in caplog.records)
     # The bot is still up.
     handle = await fake_discord.send_slash_command("help", user_id=ALICE_ID)
-    assert (await fake_discord.wait_for_response(handle)).ephemeral
+    assert (await fake_discord.wait_for_message(handle)).ephemeral
 
 
 async def test_gateway_resume_keeps_answering(
@@ -292,7 +293,7 @@ async def test_gateway_resume_keeps_answering(
 ) -> None:
     await fake_discord.disconnect_gateway(resume=True)
     handle = await fake_discord.send_slash_command("help", user_id=BOB_ID)
-    reply = await fake_discord.wait_for_response(handle, timeout=10)
+    reply = await fake_discord.wait_for_message(handle, timeout=10)
     assert "how to start" in embed(reply)["title"]
 
 

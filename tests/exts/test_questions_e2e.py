@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.app import discord_bot
 from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.dbquery import query
@@ -25,7 +26,7 @@ MANAGE_MESSAGES = 1 << 13
 CAROL_ID = 555555555555555555
 DAVE_ID = 666666666666666666
 HEADER = "deck,kind,question,options,answer,explanation,difficulty"
-DENIED = {
+DENIED: dict[str, dict[str, Any]] = {
     "add": {"deck": "my-deck", "difficulty": "easy"},
     "import": {"file": ("bank.csv", b"deck\n")},
     "edit": {"id": 1},
@@ -324,10 +325,10 @@ async def test_a_form_left_open_across_a_restart_still_saves(
     fake_discord: FakeDiscord, bot_settings: Settings
 ) -> None:
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
-    first = TutorBot(bot_settings)
+    first = discord_bot(bot_settings)
     async with running_client(first, fake_discord):
         modal = await open_add_form(fake_discord, deck="restarts", difficulty="hard")
-    second = TutorBot(bot_settings)
+    second = discord_bot(bot_settings)
     async with running_client(second, fake_discord):
         typed = {
             "question": "What survives a restart?",
@@ -353,7 +354,7 @@ async def test_edit_and_retry_works_after_a_restart_for_its_owner_only(
         "answer": "Z",
         "explanation": "The text is kept for a day.",
     }
-    first = TutorBot(bot_settings)
+    first = discord_bot(bot_settings)
     async with running_client(first, fake_discord):
         modal = await open_add_form(fake_discord, deck="retries", difficulty="easy")
         submitted = await fake_discord.submit_modal(modal, typed, user_id=ALICE_ID)
@@ -362,7 +363,7 @@ async def test_edit_and_retry_works_after_a_restart_for_its_owner_only(
         assert "Answer 'Z' is neither a letter A–B" in embed(refused)["description"]
     assert stored(bot_settings, "SELECT count(*) FROM form_drafts") == [(1,)]
 
-    second = TutorBot(bot_settings)  # a restart: nothing of the first bot is in memory
+    second = discord_bot(bot_settings)  # a restart: nothing of the first bot is in memory
     async with running_client(second, fake_discord):
         await add_helpers_role(fake_discord, second, CAROL_ID)
         # Another moderator cannot reopen Alice's form.

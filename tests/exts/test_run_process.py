@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
-from tests.fakediscord import FakeDiscord
+from tests.fakediscord import FakeDiscord, MessageRecord
 from tests.fakediscord.fixtures import ALICE_ID
 
 pytestmark = pytest.mark.slow
@@ -41,6 +41,7 @@ async def test_the_bot_process_serves_and_stops_cleanly(
         await fake_discord.wait_for_gateway_ready(timeout=30)
         handle = await fake_discord.send_slash_command("help", user_id=ALICE_ID)
         reply = await fake_discord.wait_for_response(handle, timeout=20)
+        assert isinstance(reply, MessageRecord)
         assert reply.ephemeral and "how to start" in reply.embeds[0]["title"]
     finally:
         if process.returncode is None:

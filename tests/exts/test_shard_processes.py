@@ -26,9 +26,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import PROJECT_ROOT
-from bot.app import open_engine
+from bot.app import open_services
 from bot.core import daily
-from bot.core.daily_service import DailyService
 from bot.core.learners import Learner
 from bot.core.sharding import shard_of
 from bot.settings import Settings
@@ -137,9 +136,9 @@ async def configure_daily_quizzes(db_url: str, now: datetime) -> dict[int, date]
     The run that is due is on the local date of that moment, also just after midnight
     (``plan_run`` looks back across dates), so any wall-clock time works.
     """
-    engine = await open_engine(Settings(database_url=db_url, training_workers=0))
+    services = await open_services(Settings(database_url=db_url, training_workers=0))
     try:
-        service = DailyService(engine.db, engine.tutor)
+        service = services.server_settings
         expected = {}
         for number, server in enumerate(SERVERS, 1):
             due = (now - LATE_BY).astimezone(ZoneInfo(server.timezone))
@@ -155,7 +154,7 @@ async def configure_daily_quizzes(db_url: str, now: datetime) -> dict[int, date]
             expected[server.guild_id] = due.date()
         return expected
     finally:
-        await engine.close()
+        await services.close()
 
 
 async def start_bot(

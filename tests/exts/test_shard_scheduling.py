@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import open_engine
-from bot.core.daily_service import DailyService
+from bot.app import discord_bot, open_services
 from bot.core.learners import Learner
 from bot.core.sharding import shard_of
-from bot.exts.client import TutorBot
-from bot.exts.dailyquiz import DailyQuiz
+from bot.exts.dailyquiz import DailyQuizCog
 from bot.settings import Settings
 
 SHARDS = 2
@@ -35,7 +33,7 @@ def test_impossible_shard_settings_are_refused(
         shard_ids=ids,
     )
     with pytest.raises(ValueError, match=message):
-        TutorBot(settings)
+        discord_bot(settings)
 
 
 async def test_each_process_schedules_only_its_shards(tmp_path: Path) -> None:
@@ -45,16 +43,16 @@ async def test_each_process_schedules_only_its_shards(tmp_path: Path) -> None:
         sync_commands=False,
         shard_count=SHARDS,
     )
-    engine = await open_engine(base)
+    services = await open_services(base)
     try:
-        service = DailyService(engine.db, engine.tutor)
+        service = services.server_settings
         for guild_id in GUILDS:
             admin = Learner("discord", "1", "Admin", guild_id=guild_id)
             await service.configure_daily(admin, channel_id=42, time_text="09:00", timezone="UTC")
         scheduled: dict[int, set[int]] = {}
         for shard in range(SHARDS):
-            bot = TutorBot(base.model_copy(update={"shard_ids": [shard]}), engine=engine)
-            cog = DailyQuiz(bot)
+            bot = discord_bot(base.model_copy(update={"shard_ids": [shard]}), services=services)
+            cog = DailyQuizCog(bot)
             await cog.cog_load()
             try:
                 for guild_id in GUILDS:
@@ -67,4 +65,4 @@ async def test_each_process_schedules_only_its_shards(tmp_path: Path) -> None:
             shard_of(GUILDS[1], SHARDS): {GUILDS[1]},
         }
     finally:
-        await engine.close()
+        await services.close()

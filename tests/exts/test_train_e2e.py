@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from bot.app import discord_bot
 from bot.exts.client import TutorBot
 from bot.settings import Settings
 from tests.exts.conftest import ACK_DEADLINE_S
@@ -24,7 +25,7 @@ async def lab_bot(fake_discord: FakeDiscord, bot_settings: Settings) -> AsyncIte
     """A bot with one warm training worker and no cooldown."""
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
     settings = bot_settings.model_copy(update={"training_workers": 1, "training_cooldown_s": 0})
-    bot = TutorBot(settings)
+    bot = discord_bot(settings)
     async with running_client(bot, fake_discord):
         await fake_discord.wait_for_commands("train")
         yield bot
@@ -83,4 +84,5 @@ async def test_no_apply_and_bad_options(fake_discord: FakeDiscord, lab_bot: Tuto
         "train", user_id=ALICE_ID, options={"learning_rate": 50.0}
     )
     refused = await fake_discord.wait_for_response(handle)
+    assert isinstance(refused, MessageRecord)
     assert refused.ephemeral and "0.00001 to 10" in refused.content

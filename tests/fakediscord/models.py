@@ -16,6 +16,12 @@ EPHEMERAL_FLAG = 64
 LOADING_FLAG = 128
 """``MessageFlags.loading`` (a deferred "Bot is thinking..." placeholder)."""
 
+INTERACTION_PING = 1
+INTERACTION_APPLICATION_COMMAND = 2
+INTERACTION_COMPONENT = 3
+INTERACTION_AUTOCOMPLETE = 4
+INTERACTION_MODAL_SUBMIT = 5
+
 MessageKind = Literal["channel", "dm", "interaction_response", "followup"]
 MessageAction = Literal["create", "edit", "delete"]
 

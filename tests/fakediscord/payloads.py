@@ -16,6 +16,13 @@ from typing import Any
 DISCORD_EPOCH_MS = 1420070400000
 ALL_PERMISSIONS = (1 << 53) - 1
 ADMINISTRATOR = 1 << 3
+EVERYONE_PERMISSIONS = (
+    (1 << 0) | (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16)
+    | (1 << 18) | (1 << 20) | (1 << 21) | (1 << 26) | (1 << 31)
+)  # fmt: skip
+"""Permissions of a new guild's ``@everyone`` role."""
+DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
+"""``app_permissions`` of an interaction sent from a DM."""
 
 _counter = itertools.count()
 _lock = threading.Lock()

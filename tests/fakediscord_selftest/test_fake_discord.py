@@ -75,9 +75,11 @@ class SelfTestBot(commands.Bot):
         super().__init__(command_prefix="!", intents=discord.Intents.default())
         self.errors: list[tuple[str, int, int]] = []
         """``(command, http status, discord code)`` of callbacks Discord rejected."""
-        self._register()
+        self._register_replies()
+        self._register_edge_cases()
 
-    def _register(self) -> None:
+    def _register_replies(self) -> None:
+        """Commands that answer in each of the usual ways."""
         tree = self.tree
 
         @tree.command(name="ping", description="pong")
@@ -103,6 +105,10 @@ class SelfTestBot(commands.Bot):
             await interaction.response.send_message(
                 "chart", file=discord.File(io.BytesIO(PNG_BYTES), filename="chart.png")
             )
+
+    def _register_edge_cases(self) -> None:
+        """Commands that answer late, twice, elsewhere, or take options."""
+        tree = self.tree
 
         @tree.command(name="late", description="answer after a delay")
         async def late(interaction: discord.Interaction, delay: float) -> None:

@@ -3,9 +3,9 @@
 ``python -m tests.reliability.answer_load DATABASE_URL [STOP_AFTER]``
 
 Prints ``ready`` once set up, then one ``ack <prompt_id> <member>`` line per answer the
-engine confirmed (i.e. what a member would have been told), until it is killed. With
+services confirmed (i.e. what a member would have been told), until it is killed. With
 ``STOP_AFTER`` it stops by itself once that many answers were confirmed: it closes the
-engine (finishing the answers in flight, printing their acks too) and prints ``done``.
+services (finishing the answers in flight, printing their acks too) and prints ``done``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 import random
 import sys
 
-from bot.app import open_engine
+from bot.app import open_services
 from bot.core.learners import Learner
 from bot.errors import TutorError
 from bot.settings import Settings
@@ -22,8 +22,8 @@ from bot.settings import Settings
 
 async def main(database_url: str, stop_after: int | None = None) -> None:
     """Answer with 50 members at once until killed (or ``stop_after`` acks)."""
-    engine = await open_engine(Settings(database_url=database_url))
-    tutor = engine.tutor
+    services = await open_services(Settings(database_url=database_url))
+    study = services.study
     members = [Learner("discord", str(n), f"m{n}", guild_id=7) for n in range(50)]
     rng = random.Random(3)
     enough = asyncio.Event()
@@ -34,10 +34,10 @@ async def main(database_url: str, stop_after: int | None = None) -> None:
     async def member_loop(learner: Learner) -> None:
         nonlocal acked
         while not enough.is_set():
-            question = await tutor.quiz(learner)
+            question = await study.practice.quiz(learner)
             choice = rng.choice([c for c in question.choices if len(c.key) == 1])
             try:
-                await tutor.act(learner, choice.action)
+                await study.actions.act(learner, choice.action)
             except TutorError:
                 continue
             prompt_id = choice.action.split(":")[1]
@@ -48,7 +48,7 @@ async def main(database_url: str, stop_after: int | None = None) -> None:
                 enough.set()
 
     await asyncio.gather(*(member_loop(m) for m in members))
-    await engine.close()
+    await services.close()
     sys.stdout.write("done\n")
     sys.stdout.flush()
 

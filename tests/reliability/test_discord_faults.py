@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import pytest_asyncio
 
+from bot.app import open_services
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.exts.client import TutorBot
+from bot.services.container import Services
 from bot.settings import Settings
 from tests.exts import conftest as exts_fixtures
 from tests.exts.conftest import ACK_BUDGET_S, ACK_DEADLINE_S
@@ -96,8 +98,8 @@ def add_members(fake: FakeDiscord) -> list[int]:
 
 
 def slow_act(bot: TutorBot, delay_s: float) -> Callable[..., Awaitable[Reply]]:
-    """``bot.tutor.act`` that takes ``delay_s`` longer (forces deliver() to defer)."""
-    original = bot.tutor.act
+    """``bot.study.actions.act`` that takes ``delay_s`` longer (forces deliver() to defer)."""
+    original = bot.study.actions.act
 
     async def act(learner: Learner, token: str, text: str | None = None) -> Reply:
         await asyncio.sleep(delay_s)
@@ -191,7 +193,7 @@ async def test_a_failed_followup_after_a_defer(
     code: int,
 ) -> None:
     question = await post_quiz(fake_discord)
-    monkeypatch.setattr(tutor_bot.tutor, "act", slow_act(tutor_bot, ACK_BUDGET_S * 2))
+    monkeypatch.setattr(tutor_bot.study.actions, "act", slow_act(tutor_bot, ACK_BUDGET_S * 2))
     fault = fake_discord.fail_route("POST", "/webhooks/*", status=status, code=code, times=1)
     handle = await fake_discord.click_button(question, button(question, "A"), user_id=BOB_ID)
     reply = await fake_discord.wait_for_message(handle, timeout=6)
@@ -261,7 +263,11 @@ async def quick_bot(
 ) -> AsyncIterator[QuickReidentifyBot]:
     """A connected :class:`QuickReidentifyBot` (commands synced) talking to the fake."""
     fake_discord.ack_deadline_s = ACK_DEADLINE_S
-    bot = QuickReidentifyBot(bot_settings)
+
+    async def opener() -> Services:
+        return await open_services(bot_settings)
+
+    bot = QuickReidentifyBot(bot_settings, open_services=opener)
     async with running_client(bot, fake_discord):
         await fake_discord.wait_for_commands("quiz", "help")
         yield bot

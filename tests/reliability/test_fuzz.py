@@ -38,6 +38,8 @@ from bot.cli import describe_settings_error
 from bot.console import questions as console_questions
 from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import actions
+from bot.core.answering import MAX_EXPLANATION_CHARS
+from bot.core.clock import SystemClock
 from bot.core.content import (
     ContentProblem,
     Deck,
@@ -47,19 +49,13 @@ from bot.core.content import (
     parse_item,
 )
 from bot.core.learners import Learner
-from bot.core.questionbank import (
-    CSV_OPTIONAL,
-    CSV_REQUIRED,
-    ImportParse,
-    QuestionBank,
-    QuestionDraft,
-    build_item,
-    parse_import,
-)
+from bot.core.question_drafts import QuestionDraft, build_item
+from bot.core.question_files import CSV_OPTIONAL, CSV_REQUIRED, ImportParse, parse_import
 from bot.core.replies import Reply
 from bot.core.sharding import validate_shards
-from bot.core.tutor import MAX_EXPLANATION_CHARS, Tutor
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, TutorError
+from bot.services.question_bank import QuestionBankService
+from bot.services.study import StudyServices
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Attempt, AuditEntry, Item
@@ -419,9 +415,9 @@ async def _count(db: Database, model: type[Any]) -> int:
 
 
 @pytest.fixture
-def bank_service(db: Database) -> QuestionBank:
+def bank_service(db: Database) -> QuestionBankService:
     """The question-bank service over the test database."""
-    return QuestionBank(db)
+    return QuestionBankService(db, clock=SystemClock())
 
 
 MODERATOR = Learner("discord", "900", "Mod", guild_id=GUILD, guild_name="Fuzz Hall")
@@ -437,7 +433,7 @@ MODERATOR = Learner("discord", "900", "Mod", guild_id=GUILD, guild_name="Fuzz Ha
     )
 )
 async def test_imports_are_all_or_nothing(
-    db: Database, bank_service: QuestionBank, upload: tuple[str, bytes]
+    db: Database, bank_service: QuestionBankService, upload: tuple[str, bytes]
 ) -> None:
     filename, data = upload
     items_before, audit_before = await _count(db, Item), await _count(db, AuditEntry)
@@ -526,7 +522,7 @@ def test_question_form_gives_an_item_or_a_friendly_error(draft: QuestionDraft) -
 @WITH_DB
 @given(drafts())
 async def test_adding_a_question_stores_it_once_or_not_at_all(
-    db: Database, bank_service: QuestionBank, draft: QuestionDraft
+    db: Database, bank_service: QuestionBankService, draft: QuestionDraft
 ) -> None:
     before = await _count(db, Item), await _count(db, AuditEntry)
     try:
@@ -546,8 +542,8 @@ async def _attempts(db: Database) -> int:
         return int((await session.exec(select(func.count()).select_from(Attempt))).one())
 
 
-async def _explain_token(tutor: Tutor, learner: Learner) -> str:
-    reply = await tutor.explain(learner)
+async def _explain_token(study: StudyServices, learner: Learner) -> str:
+    reply = await study.practice.explain(learner)
     return next(c.action for c in reply.choices if c.action.startswith("ex:"))
 
 
@@ -573,12 +569,12 @@ explanations = st.one_of(
 @WITH_DB
 @given(explanations)
 async def test_explanation_forms_are_graded_or_refused(
-    db: Database, tutor: Tutor, alice: Learner, text: str
+    db: Database, study: StudyServices, alice: Learner, text: str
 ) -> None:
-    token = await _explain_token(tutor, alice)
+    token = await _explain_token(study, alice)
     before = await _attempts(db)
     try:
-        reply = await tutor.act(alice, token, text)
+        reply = await study.actions.act(alice, token, text)
     except TutorError as error:
         event(f"refused: {type(error).__name__}")
         assert error.message.strip()
@@ -589,7 +585,7 @@ async def test_explanation_forms_are_graded_or_refused(
     assert await _attempts(db) == before + 1
     # The same form sent again (a double submit) is refused and stored once.
     with pytest.raises(AlreadyAnswered):
-        await tutor.act(alice, token, text)
+        await study.actions.act(alice, token, text)
     assert await _attempts(db) == before + 1
 
 
@@ -637,16 +633,21 @@ def console_form_lines(draw: st.DrawFn) -> list[str]:
 @WITH_DB
 @given(console_form_lines())
 async def test_console_question_forms_never_fail_or_half_save(
-    db: Database, tutor: Tutor, tmp_path: Path, lines: list[str]
+    db: Database, study: StudyServices, tmp_path: Path, lines: list[str]
 ) -> None:
     """Whatever is typed into /question add: friendly replies, one whole item or none."""
     before = await _local_items(db)
     out = io.StringIO()
     app = ConsoleApp(
-        tutor,
+        study,
         console_learner("fuzz"),
         out=out,
-        commands=console_questions.console_commands(tutor, export_dir=tmp_path / "exports"),
+        commands=console_questions.question_commands(
+            QuestionBankService(study.context.db, clock=study.context.clock),
+            deck_names=study.decks.decks,
+            clock=study.context.clock,
+            export_dir=tmp_path / "exports",
+        ),
     )
     for line in ["/question add", *lines]:
         assert await app.handle_line(line + "\n") or line.casefold() in {"/quit", "/exit"}
@@ -855,11 +856,11 @@ structured_tokens = st.builds(
     )
 )
 async def test_any_token_is_expired_or_answered(
-    db: Database, tutor: Tutor, alice: Learner, token: str
+    db: Database, study: StudyServices, alice: Learner, token: str
 ) -> None:
     before = await _attempts(db)
     try:
-        reply = await tutor.act(alice, token, "some text")
+        reply = await study.actions.act(alice, token, "some text")
     except TutorError as error:
         event(type(error).__name__)
         assert error.message.strip()
@@ -880,9 +881,11 @@ def test_random_tokens_parse_or_expire(token: str) -> None:
 
 
 @pytest.mark.parametrize("token", ["rv:²", "an:1:¹", "nx:test:³"])
-async def test_unicode_digit_tokens_are_expired(tutor: Tutor, alice: Learner, token: str) -> None:
+async def test_unicode_digit_tokens_are_expired(
+    study: StudyServices, alice: Learner, token: str
+) -> None:
     with pytest.raises(ExpiredAction):
-        await tutor.act(alice, token)
+        await study.actions.act(alice, token)
 
 
 # --------------------------------------------------------------------------- regressions

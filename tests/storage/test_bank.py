@@ -7,9 +7,10 @@ from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
-from bot.core.questionbank import QuestionBank, QuestionDraft
-from bot.core.tutor import Tutor
+from bot.core.question_drafts import QuestionDraft
 from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
+from bot.services.question_bank import QuestionBankService
+from bot.services.study import StudyServices
 from bot.storage import bank
 from bot.storage.db import Database
 from bot.storage.models import Attempt, FormDraft, Item
@@ -45,8 +46,8 @@ def draft(
 
 
 @pytest.fixture
-def questions(db: Database, clock: FakeClock) -> QuestionBank:
-    return QuestionBank(db, clock=clock)
+def questions(db: Database, clock: FakeClock) -> QuestionBankService:
+    return QuestionBankService(db, clock=clock)
 
 
 async def items(db: Database) -> list[Item]:
@@ -61,7 +62,7 @@ async def audit(db: Database, guild_id: int = GUILD) -> list[tuple[str, int | No
 
 
 async def test_an_added_question_is_stored_for_its_server_and_audited(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     reply = await questions.add(moderator(), draft())
     (row,) = await items(db)
@@ -77,33 +78,35 @@ async def test_an_added_question_is_stored_for_its_server_and_audited(
 
 
 async def test_server_questions_are_seen_only_on_that_server(
-    tutor: Tutor, questions: QuestionBank
+    study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
-    here = await tutor.quiz(member(), DECK)
+    here = await study.practice.quiz(member(), DECK)
     assert "Which optimizer" in here.text
-    test = await tutor.start_test(member(name="502"), DECK)
+    test = await study.tests.start_test(member(name="502"), DECK)
     assert "Which optimizer" in test.text
     with pytest.raises(NotFound, match="no deck called 'server-deck'"):
-        await tutor.quiz(member(OTHER_GUILD), DECK)
+        await study.practice.quiz(member(OTHER_GUILD), DECK)
     with pytest.raises(NotFound):
-        await tutor.quiz(member(None), DECK)
+        await study.practice.quiz(member(None), DECK)
     for _ in range(15):
-        elsewhere = await tutor.quiz(member(OTHER_GUILD))
+        elsewhere = await study.practice.quiz(member(OTHER_GUILD))
         assert "Which optimizer" not in elsewhere.text
 
 
-async def test_a_server_may_extend_a_bundled_deck(tutor: Tutor, questions: QuestionBank) -> None:
+async def test_a_server_may_extend_a_bundled_deck(
+    study: StudyServices, questions: QuestionBankService
+) -> None:
     bundled = "tensorflow-training-basics"
     await questions.add(moderator(), draft(deck=bundled, difficulty="hard"))
-    reply = await tutor.quiz(member(), bundled, "hard")
+    reply = await study.practice.quiz(member(), bundled, "hard")
     assert "Which optimizer" in reply.text
     with pytest.raises(NotFound):
-        await tutor.quiz(member(OTHER_GUILD), bundled, "hard")
+        await study.practice.quiz(member(OTHER_GUILD), bundled, "hard")
 
 
 async def test_duplicates_are_refused_with_the_existing_id(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
     (row,) = await items(db)
@@ -119,7 +122,7 @@ async def test_duplicates_are_refused_with_the_existing_id(
 
 
 async def test_an_import_goes_in_whole_or_not_at_all(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
     (existing,) = await items(db)
@@ -155,12 +158,12 @@ async def test_an_import_goes_in_whole_or_not_at_all(
     rows = await items(db)
     assert [(r.deck, r.kind) for r in rows[1:]] == [("imported", "mcq"), ("imported", "practice")]
     assert [a for a, _ in await audit(db)] == ["question.add", "question.import", "question.import"]
-    practice = await tutor.practice(member(), "imported")
+    practice = await study.practice.practice(member(), "imported")
     assert "Another?" in practice.text
 
 
 async def test_edit_replaces_content_and_keeps_the_key(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
     (row,) = await items(db)
@@ -174,7 +177,7 @@ async def test_edit_replaces_content_and_keeps_the_key(
     (edited,) = await items(db)
     assert edited.key == row.key and edited.payload["answer"] == "B"
     assert edited.content_hash != row.content_hash
-    shown = await tutor.quiz(member(), DECK)
+    shown = await study.practice.quiz(member(), DECK)
     assert "adapts its step size" in shown.text
     unchanged = await questions.edit(
         moderator(), row.id, draft("Which optimizer adapts its step size?", answer="B")
@@ -188,7 +191,7 @@ async def test_edit_replaces_content_and_keeps_the_key(
 
 
 async def test_only_the_servers_own_active_questions_can_change(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
     (row,) = await items(db)
@@ -202,17 +205,17 @@ async def test_only_the_servers_own_active_questions_can_change(
 
 
 async def test_remove_is_a_soft_delete_that_keeps_attempts_and_stats(
-    db: Database, tutor: Tutor, questions: QuestionBank
+    db: Database, study: StudyServices, questions: QuestionBankService
 ) -> None:
     await questions.add(moderator(), draft())
     (row,) = await items(db)
     assert row.id is not None
     answers = {"501": "B", "502": "B", "503": "B", "504": "B", "505": "A"}
     for name, letter in answers.items():
-        question = await tutor.quiz(member(name=name), DECK)
+        question = await study.practice.quiz(member(name=name), DECK)
         choice = question.choice_for(letter)
         assert choice is not None
-        await tutor.act(member(name=name), choice.action)
+        await study.actions.act(member(name=name), choice.action)
     stats = await questions.stats(moderator(), row.id)
     fields = {f.name: f.value for f in stats.fields}
     assert fields["Answers"] == "5" and fields["Correct"] == "1 (20%)"
@@ -227,14 +230,16 @@ async def test_remove_is_a_soft_delete_that_keeps_attempts_and_stats(
         kept = (await session.exec(select(Attempt).where(Attempt.item_id == row.id))).all()
     assert len(kept) == 5
     with pytest.raises(NotFound):
-        await tutor.quiz(member(), DECK)
+        await study.practice.quiz(member(), DECK)
     with pytest.raises(NotFound, match="was removed"):
         await questions.remove(moderator(), row.id)
     assert (await questions.stats(moderator(), row.id)).text.endswith("(removed)")
     assert [a for a, _ in await audit(db)] == ["question.add", "question.remove"]
 
 
-async def test_list_pages_and_export(db: Database, tutor: Tutor, questions: QuestionBank) -> None:
+async def test_list_pages_and_export(
+    db: Database, study: StudyServices, questions: QuestionBankService
+) -> None:
     empty = await questions.list_page(moderator())
     assert "No questions of your own yet" in empty.text and not empty.choices
     rows = [f"{DECK},mcq,Question number {n}?,a|b,A,Why.,easy" for n in range(23)]
@@ -257,7 +262,7 @@ async def test_list_pages_and_export(db: Database, tutor: Tutor, questions: Ques
 
 
 async def test_a_refused_form_is_kept_for_its_owner_for_a_day(
-    db: Database, questions: QuestionBank, clock: FakeClock
+    db: Database, questions: QuestionBankService, clock: FakeClock
 ) -> None:
     typed = draft(answer="Z", practice="")
     key = await questions.keep_draft(moderator(), typed, None)

@@ -71,7 +71,7 @@ def test_a_url_without_host_or_port_leaves_them_to_asyncpg() -> None:
         ("postgresql+asyncpg://u:p@localhost/db", True),
         ("postgresql+psycopg://u:p@localhost/db", False),
         ("postgresql://u:p@localhost/db", False),
-        ("sqlite+aiosqlite:///data/study.context.db", False),
+        ("sqlite+aiosqlite:///data/tutor.db", False),
     ],
 )
 def test_only_asyncpg_urls_take_the_lane(url: str, expected: bool) -> None:
@@ -308,13 +308,13 @@ def test_a_sqlite_bot_never_imports_the_postgresql_driver(tmp_path: Path) -> Non
     """The lane's driver is loaded only for a PostgreSQL URL (a few MB saved otherwise)."""
     code = (
         "import asyncio, sys\n"
-        "from bot.app import open_engine\n"
+        "from bot.app import open_services\n"
         "from bot.settings import Settings\n"
         "import bot.exts.client, bot.console.app\n"
         "async def main():\n"
         f"    url = 'sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}'\n"
-        "    engine = await open_engine(Settings(database_url=url))\n"
-        "    await engine.close()\n"
+        "    services = await open_services(Settings(database_url=url))\n"
+        "    await services.close()\n"
         "asyncio.run(main())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'asyncpg'))\n"
     )

@@ -11,11 +11,13 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from bot.console.privacy import privacy_commands
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
-from bot.core.privacy import ForgetChoice, MemberData, console_commands
-from bot.core.tutor import Tutor
+from bot.core.privacy import ForgetChoice, forget_confirmation
 from bot.errors import ExpiredAction, NotYourQuestion
+from bot.services.privacy import PrivacyService
+from bot.services.study import StudyServices
 from bot.storage import bank, privacy
 from bot.storage.db import Database
 from bot.storage.models import AuditEntry, DailyQuiz, Item, Prompt, User
@@ -54,18 +56,18 @@ async def rows_of(db: Database, user_id: int) -> dict[str, int]:
         }
 
 
-async def study(tutor: Tutor, learner: Learner) -> None:
+async def study_a_bit(study: StudyServices, learner: Learner) -> None:
     """A bit of everything: a review, a private quiz, a test answer."""
-    card = await tutor.review(learner)
+    card = await study.review.review(learner)
     reveal = card.choice_for("reveal")
     if reveal is not None:
-        card = await tutor.act(learner, reveal.action)
+        card = await study.actions.act(learner, reveal.action)
     answer = card.choice_for("good") or card.choices[0]
-    await tutor.act(learner, answer.action)
-    question = await tutor.practice(learner)
-    await tutor.act(learner, question.choices[0].action)
-    first = await tutor.start_test(learner)
-    await tutor.act(learner, first.choices[0].action)
+    await study.actions.act(learner, answer.action)
+    question = await study.practice.practice(learner)
+    await study.actions.act(learner, question.choices[0].action)
+    first = await study.tests.start_test(learner)
+    await study.actions.act(learner, first.choices[0].action)
 
 
 async def user_id(db: Database, learner: Learner) -> int:
@@ -85,17 +87,19 @@ def ben() -> Learner:
     return member("Ben")
 
 
-async def populate(tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner) -> tuple[int, int]:
-    await study(tutor, ana)
-    await study(tutor, ben)
+async def populate(
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
+) -> tuple[int, int]:
+    await study_a_bit(study, ana)
+    await study_a_bit(study, ben)
     # A channel quiz both answer: the shared prompt is server data.
-    shared = await tutor.quiz(ana, shared=True)
-    await tutor.act(ana, shared.choices[0].action)
-    await tutor.act(ben, shared.choices[1].action)
+    shared = await study.practice.quiz(ana, shared=True)
+    await study.actions.act(ana, shared.choices[0].action)
+    await study.actions.act(ben, shared.choices[1].action)
     clock.advance(days=1)
-    await study(tutor, ana)
-    ana_id, ben_id = await user_id(tutor.db, ana), await user_id(tutor.db, ben)
-    async with tutor.db.session() as session:
+    await study_a_bit(study, ana)
+    ana_id, ben_id = await user_id(study.context.db, ana), await user_id(study.context.db, ben)
+    async with study.context.db.session() as session:
         bundled = (await session.exec(select(Item).limit(2))).all()
         session.add(AuditEntry(guild_id=GUILD, actor_user_id=ana_id, action="question.add"))
         session.add(AuditEntry(guild_id=GUILD, actor_user_id=ben_id, action="question.edit"))
@@ -117,23 +121,23 @@ async def populate(tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner) -
 
 
 async def test_forget_removes_every_row_of_the_member_and_nothing_else(
-    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
 ) -> None:
-    ana_id, ben_id = await populate(tutor, clock, ana, ben)
-    before = await table_counts(tutor.db)
-    anas = await rows_of(tutor.db, ana_id)
-    bens = await rows_of(tutor.db, ben_id)
+    ana_id, ben_id = await populate(study, clock, ana, ben)
+    before = await table_counts(study.context.db)
+    anas = await rows_of(study.context.db, ana_id)
+    bens = await rows_of(study.context.db, ben_id)
     assert all(anas.values()) and all(bens.values())
 
-    reply = await MemberData(tutor.db, clock=clock).forget(ana)
+    reply = await PrivacyService(study.context.db, clock=clock).forget(ana)
 
     assert "deleted" in reply.title
-    after = await table_counts(tutor.db)
+    after = await table_counts(study.context.db)
     expected = {table: count - anas.get(table, 0) for table, count in before.items()}
     assert after == expected
-    assert await rows_of(tutor.db, ben_id) == bens
+    assert await rows_of(study.context.db, ben_id) == bens
     assert set(before) >= {"guilds", "items", "audit_log", "daily_quizzes", "attempts"}
-    async with tutor.db.session() as session:
+    async with study.context.db.session() as session:
         actors = {e.action: e.actor_user_id for e in (await session.exec(select(AuditEntry)))}
         assert actors == {"question.add": None, "question.edit": ben_id}
         creators = {i.created_by for i in (await session.exec(select(Item)))}
@@ -144,24 +148,24 @@ async def test_forget_removes_every_row_of_the_member_and_nothing_else(
 
 
 async def test_forgetting_twice_or_a_stranger_changes_nothing(
-    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
 ) -> None:
-    await populate(tutor, clock, ana, ben)
-    data = MemberData(tutor.db, clock=clock)
+    await populate(study, clock, ana, ben)
+    data = PrivacyService(study.context.db, clock=clock)
     await data.forget(ana)
-    before = await table_counts(tutor.db)
+    before = await table_counts(study.context.db)
     assert "no data" in (await data.forget(ana)).text
     assert "no data" in (await data.forget(member("Stranger"))).text
-    assert await table_counts(tutor.db) == before
+    assert await table_counts(study.context.db) == before
 
 
 async def test_forget_is_all_or_nothing(
-    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
 ) -> None:
-    ana_id, ben_id = await populate(tutor, clock, ana, ben)
+    ana_id, ben_id = await populate(study, clock, ana, ben)
     # Corrupt the data so deleting Ana's prompts fails half-way: one of Ben's answers
     # points at a prompt of Ana's (the engine never does this).
-    async with tutor.db.engine.begin() as conn:
+    async with study.context.db.engine.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE attempts SET prompt_id = "
@@ -170,11 +174,11 @@ async def test_forget_is_all_or_nothing(
             ),
             {"a": ana_id, "b": ben_id},
         )
-    before = await table_counts(tutor.db)
+    before = await table_counts(study.context.db)
     with pytest.raises(IntegrityError):
-        await MemberData(tutor.db, clock=clock).forget(ana)
-    assert await table_counts(tutor.db) == before
-    assert (await rows_of(tutor.db, ana_id))["attempts"] > 0
+        await PrivacyService(study.context.db, clock=clock).forget(ana)
+    assert await table_counts(study.context.db) == before
+    assert (await rows_of(study.context.db, ana_id))["attempts"] > 0
 
 
 def test_every_reference_to_users_is_handled() -> None:
@@ -190,14 +194,14 @@ def test_every_reference_to_users_is_handled() -> None:
 
 
 async def test_export_holds_profile_attempts_and_review_states(
-    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
 ) -> None:
-    ana_id, _ = await populate(tutor, clock, ana, ben)
-    export = await MemberData(tutor.db, clock=clock).export(ana)
+    ana_id, _ = await populate(study, clock, ana, ben)
+    export = await PrivacyService(study.context.db, clock=clock).export(ana)
     assert export is not None and export.filename.endswith(".json")
     data = json.loads(export.data)
     assert data["profile"]["external_id"] == "ana" and data["profile"]["display_name"] == "Ana"
-    owned = await rows_of(tutor.db, ana_id)
+    owned = await rows_of(study.context.db, ana_id)
     assert len(data["attempts"]) == owned["attempts"] == export.attempts
     assert len(data["review_states"]) == owned["review_states"] == export.review_states
     assert len(data["study_sessions"]) == owned["study_sessions"]
@@ -207,15 +211,15 @@ async def test_export_holds_profile_attempts_and_review_states(
     assert {"answer", "correct", "rating", "created_at", "mode"} <= set(first)
     assert data["review_states"][0]["state"] in {"learning", "review", "relearning"}
     assert "ben" not in export.data.decode()
-    assert await MemberData(tutor.db).export(member("Nobody")) is None
+    assert await PrivacyService(study.context.db, clock=clock).export(member("Nobody")) is None
 
 
 async def test_confirmation_buttons_belong_to_the_asker(
-    tutor: Tutor, clock: FakeClock, ana: Learner, ben: Learner
+    study: StudyServices, clock: FakeClock, ana: Learner, ben: Learner
 ) -> None:
-    await populate(tutor, clock, ana, ben)
-    data = MemberData(tutor.db, clock=clock)
-    asking = MemberData.confirmation(ana)
+    await populate(study, clock, ana, ben)
+    data = PrivacyService(study.context.db, clock=clock)
+    asking = forget_confirmation(ana)
     delete, cancel = (c.action for c in asking.choices)
     assert delete == "fm:ok:ana" and ForgetChoice.parse(cancel) == ForgetChoice(False, "ana")
     with pytest.raises(NotYourQuestion):
@@ -223,18 +227,20 @@ async def test_confirmation_buttons_belong_to_the_asker(
     with pytest.raises(ExpiredAction):
         await data.act(ana, "fm:maybe:ana")
     assert "untouched" in (await data.act(ana, cancel)).text
-    assert (await rows_of(tutor.db, await user_id(tutor.db, ana)))["users"] == 1
+    assert (await rows_of(study.context.db, await user_id(study.context.db, ana)))["users"] == 1
     await data.act(ana, delete)
     assert "no data" in (await data.act(ana, delete)).text
 
 
 async def test_console_export_and_forget(
-    tutor: Tutor, alice: Learner, tmp_path: Path, clock: FakeClock
+    study: StudyServices, alice: Learner, tmp_path: Path, clock: FakeClock
 ) -> None:
-    commands = console_commands(tutor, export_dir=tmp_path / "exports")
+    commands = privacy_commands(
+        PrivacyService(study.context.db, clock=clock), export_dir=tmp_path / "exports"
+    )
     assert "no data" in (await commands["/export-me"](alice, [])).text
-    question = await tutor.quiz(alice)
-    await tutor.act(alice, question.choices[0].action)
+    question = await study.practice.quiz(alice)
+    await study.actions.act(alice, question.choices[0].action)
     saved = await commands["/export-me"](alice, [])
     [path] = (tmp_path / "exports").iterdir()
     assert str(path) in saved.text and json.loads(path.read_text())["attempts"]

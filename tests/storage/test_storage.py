@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
-from bot.core.content import DeckLibrary, load_deck_text
 from bot.core import actions
 from bot.core.answering import AnswerFacts, AnswerPlan, AnswerRequest, decide_answer
+from bot.core.content import DeckLibrary, load_deck_text
 from bot.core.learners import Learner
 from bot.core.scheduling import CardState, SpacedRepetition
-from bot.services.study_context import ItemCache
 from bot.errors import AlreadyAnswered, StorageError
+from bot.services.study_context import ItemCache
 from bot.storage import crud
+from bot.storage.answer_store import open_answer_store
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, ReviewState
-from bot.storage.answer_store import open_answer_store
 from tests.conftest import TEST_DATABASE_URL
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -62,12 +62,9 @@ def _display(path: Path) -> Path:
         return path
 
 
-def _deck_paths(paths: Sequence[Path]) -> list[Path]:
+def _deck_paths(paths: Sequence[Path], content_dir: Path) -> list[Path]:
     """Expand the command-line paths (default: the configured content folder) into files."""
     if not paths:
-        from bot.settings import get_settings
-
-        content_dir = get_settings().content_dir
         if not content_dir.is_dir():
             raise _UsageError(
                 f"Content folder {content_dir} not found. "
@@ -105,8 +102,17 @@ def _quiet_loader() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def _load(paths: Sequence[Path]) -> tuple[DeckLibrary, int]:
-    files = _deck_paths(paths)
+def _err(message: object) -> None:
+    sys.stderr.write(f"{message}\n")
+
+
+def _out(message: object) -> None:
+    sys.stdout.write(f"{message}\n")
+    sys.stdout.flush()
+
+
+def _load(paths: Sequence[Path], content_dir: Path) -> tuple[DeckLibrary, int]:
+    files = _deck_paths(paths, content_dir)
     with _quiet_loader():
         library = load_deck_files(files)
     return library, len(files)
@@ -116,38 +122,34 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _check(paths: Sequence[Path]) -> int:
-    library, file_count = _load(paths)
+def _check(paths: Sequence[Path], content_dir: Path) -> int:
+    library, file_count = _load(paths, content_dir)
     for problem in library.problems:
-        print(problem)
+        _out(problem)
     item_count = sum(len(deck.items) for deck in library.decks)
     if library.problems:
         broken = len({problem.file for problem in library.problems})
-        print(
+        _err(
             f"Found {_plural(len(library.problems), 'problem')} in "
-            f"{broken} of {_plural(file_count, 'deck file')}.",
-            file=sys.stderr,
+            f"{broken} of {_plural(file_count, 'deck file')}."
         )
         return EXIT_PROBLEMS
-    print(
-        f"All good: {_plural(len(library.decks), 'deck')}, {_plural(item_count, 'item')}.",
-        file=sys.stderr,
-    )
+    _err(f"All good: {_plural(len(library.decks), 'deck')}, {_plural(item_count, 'item')}.")
     return EXIT_OK
 
 
-def _export(paths: Sequence[Path], output: Path | None) -> int:
-    library, _ = _load(paths)
+def _export(paths: Sequence[Path], output: Path | None, content_dir: Path) -> int:
+    library, _ = _load(paths, content_dir)
     if library.problems:
         for problem in library.problems:
-            print(problem, file=sys.stderr)
-        print("Nothing exported: fix the problems above first.", file=sys.stderr)
+            _err(problem)
+        _err("Nothing exported: fix the problems above first.")
         return EXIT_PROBLEMS
     items = export_items(library)
     text = json.dumps(items, indent=2, ensure_ascii=False)
     if output is None:
         try:
-            print(text, flush=True)
+            _out(text)
         except BrokenPipeError:  # e.g. piped into `head`; the reader has gone away
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
@@ -155,14 +157,17 @@ def _export(paths: Sequence[Path], output: Path | None) -> int:
     try:
         output.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        print(f"Cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        _err(f"Cannot write {output}: {exc.strerror or exc}")
         return EXIT_USAGE
-    print(f"Wrote {_plural(len(items), 'item')} to {output}.", file=sys.stderr)
+    _err(f"Wrote {_plural(len(items), 'item')} to {output}.")
     return EXIT_OK
 
 
-def main(argv: list[str]) -> int:
-    """Run ``content`` with ``argv`` (the arguments after ``content``); return the exit status."""
+def main(argv: list[str], *, content_dir: Path) -> int:
+    """Run ``content`` with ``argv`` (the arguments after ``content``); return the exit status.
+
+    ``content_dir`` is the configured content folder, checked when no path is given.
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -170,11 +175,11 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "check":
-            return _check(args.paths)
+            return _check(args.paths, content_dir)
         if args.command == "export":
-            return _export(args.paths, args.output)
+            return _export(args.paths, args.output, content_dir)
     except _UsageError as exc:
-        print(exc, file=sys.stderr)
+        _err(exc)
         return EXIT_USAGE
     parser.print_help(sys.stderr)
     return EXIT_USAGE

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.content import MultipleChoice, Practice, load_deck_text
-from bot.core.questionbank import (
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_ROWS,
+from bot.core.content import AnyItem, ChoiceItem, MultipleChoice, Practice, load_deck_text
+from bot.core.question_drafts import (
     QuestionDraft,
     build_item,
     check_deck_name,
     draft_from_item,
     draft_problem_reply,
-    export_yaml,
-    parse_import,
-    parse_list_token,
     parse_practice_lines,
     question_key,
-    question_stats,
     resolve_answer,
     split_option_lines,
 )
+from bot.core.question_files import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, export_yaml, parse_import
+from bot.core.question_list import parse_list_token
+from bot.core.question_stats import question_stats
 from bot.errors import BadInput
 
 HEADER = "deck,kind,question,options,answer,explanation,difficulty"
@@ -41,6 +38,12 @@ def draft(**changes: str) -> QuestionDraft:
     return QuestionDraft(**values)
 
 
+def choice(item: AnyItem) -> ChoiceItem:
+    """``item`` as a choice question (what the bank stores), so its answer can be read."""
+    assert isinstance(item, ChoiceItem)
+    return item
+
+
 def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
     return ("\n".join([header, *rows]) + "\n").encode()
 
@@ -56,8 +59,8 @@ def test_a_form_becomes_a_valid_item() -> None:
 
 
 def test_the_answer_may_be_the_option_text_or_a_marked_letter() -> None:
-    assert build_item(draft(answer="  the MODEL   size ")).answer == "C"
-    assert build_item(draft(answer="b)")).answer == "B"
+    assert choice(build_item(draft(answer="  the MODEL   size "))).answer == "C"
+    assert choice(build_item(draft(answer="b)"))).answer == "B"
     assert resolve_answer(["A", "B"], "B") == "B"
     assert resolve_answer(["B", "A"], "A") == "B"  # the text wins over the letter
 
@@ -153,7 +156,8 @@ def test_a_good_csv_imports_every_row() -> None:
     assert [q.where for q in parsed.questions] == ["row 2", "row 3", "row 4"]
     assert [q.item.kind for q in parsed.questions] == ["mcq", "mcq", "practice"]
     assert (
-        parsed.questions[1].item.answer == "B" and parsed.questions[1].item.difficulty == "medium"
+        choice(parsed.questions[1].item).answer == "B"
+        and parsed.questions[1].item.difficulty == "medium"
     )
     assert {q.deck for q in parsed.questions} == {"d1"}
 

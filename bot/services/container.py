@@ -1,0 +1,44 @@
+"""Every service of one running bot, built once by the composition root (:mod:`bot.app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.clock import Clock
+from bot.core.content import DeckLibrary
+from bot.services.daily_quiz import DailyQuizService
+from bot.services.leaderboard import LeaderboardService
+from bot.services.privacy import PrivacyService
+from bot.services.question_bank import QuestionBankService
+from bot.services.reminders import ReminderService
+from bot.services.server_settings import ServerSettingsService
+from bot.services.study import StudyServices
+from bot.storage.db import Database
+from bot.training.lab import TrainingLab
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What an adapter (the Discord bot or the console) talks to."""
+
+    db: Database
+    clock: Clock
+    library: DeckLibrary
+    study: StudyServices
+    question_bank: QuestionBankService
+    leaderboard: LeaderboardService
+    privacy: PrivacyService
+    server_settings: ServerSettingsService
+    reminders: ReminderService
+    daily_quiz: DailyQuizService
+    #: The TensorFlow lab, or None when ``TRAINING_WORKERS=0`` turns ``/train`` off.
+    lab: TrainingLab | None
+
+    async def close(self) -> None:
+        """Stop the lab's workers, finish queued answers, then close the database."""
+        try:
+            if self.lab is not None:
+                await self.lab.stop()
+            await self.study.close()
+        finally:
+            await self.db.close()
