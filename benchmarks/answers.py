@@ -1,7 +1,7 @@
 """Benchmark: graded answers per second through the button-click code path.
 
-Simulated members each get a question (``Tutor.quiz``) and answer it with the same call a
-Discord button click makes (``Tutor.act(learner, "an:<prompt>:<option>")``): grading,
+Simulated members each get a question (``PracticeService.quiz``) and answer it with the same call a
+Discord button click makes (``ActionService.act(learner, "an:<prompt>:<option>")``): grading,
 FSRS update, one attempt row. Many members answer concurrently, as after a daily quiz.
 By default into a temporary SQLite file; ``--database-url`` names an empty database
 instead (e.g. PostgreSQL).
@@ -29,9 +29,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot.app import open_engine  # noqa: E402
+from bot.app import open_services  # noqa: E402
 from bot.core.learners import Learner  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.storage.answer_store import SqliteAnswerStore  # noqa: E402
 from bot.storage.models import Attempt  # noqa: E402
 
 
@@ -49,8 +50,8 @@ async def run(
     with tempfile.TemporaryDirectory() as folder:
         url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         settings = Settings(database_url=url)
-        engine = await open_engine(settings)
-        tutor = engine.tutor
+        services = await open_services(settings)
+        study = services.study
         rng = random.Random(1)
         learners = [
             Learner("discord", str(10_000 + n), f"member{n}", guild_id=1) for n in range(members)
@@ -74,10 +75,10 @@ async def run(
         started = time.perf_counter()
         await asyncio.gather(*(answer(learner, token) for learner, token in tokens))
         elapsed = time.perf_counter() - started
-        lane = "sqlite" if tutor.lane else "postgresql" if tutor.pg_lane else "orm"
-        async with engine.db.session() as session:
+        lane = "sqlite" if isinstance(study.answers.store, SqliteAnswerStore) else "postgresql"
+        async with services.db.session() as session:
             stored = int((await session.exec(select(func.count()).select_from(Attempt))).one())
-        await engine.close()
+        await services.close()
     sent = len(tokens)
     return {
         "answers_per_s": round(sent / elapsed, 1),

@@ -10,7 +10,7 @@ FSRS card for every item:
   right member's rows.
 
 It then times (a) :func:`bot.storage.crud.next_due_item` on its own (inside an open session,
-so only the query and ORM loading are timed) and (b) the whole :meth:`Tutor.review` call
+so only the query and ORM loading are timed) and (b) the whole :meth:`ReviewService.review` call
 (member lookup, next due item, a new prompt row, the due count and the reply, committed).
 For diagnosis it also times the other queries of the review path (``count_due``,
 ``next_new_item`` for a member who has seen everything) and prints SQLite's
@@ -43,15 +43,16 @@ from bot.services.study import StudyServices
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.core.tutor import Tutor, TutorConfig  # noqa: E402
 from sqlalchemy import Table, event, insert  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
 from bot.core.clock import FakeClock  # noqa: E402
 from bot.core.content import item_to_dict, load_library  # noqa: E402
 from bot.core.learners import Learner  # noqa: E402
+from bot.services.study_context import StudyContext  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import crud  # noqa: E402
+from bot.storage.answer_store import open_answer_store  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import Guild, Item, ReviewState, User  # noqa: E402
 
@@ -268,7 +269,9 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
                 flush=True,
             )
             member, other = population.member_id, population.other_id
-            tutor = Tutor(db, clock=FakeClock(NOW), config=TutorConfig(), rng=random.Random(seed))
+            context = StudyContext(db, clock=FakeClock(NOW), rng=random.Random(seed))
+            study = StudyServices.build(context, store=open_answer_store(db.url))
+            running = study
             learner = Learner("discord", "10001", "member10001", guild_id=GUILD_ID)
 
             def due_query(session: Any) -> Awaitable[Any]:
@@ -281,7 +284,7 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
                 return crud.next_new_item(session, user_id=member, guild_id=GUILD_ID)
 
             next_due = await time_in_session(db, runs, due_query)
-            review = await time_calls(runs, lambda: study.review.review(learner))
+            review = await time_calls(runs, lambda: running.review.review(learner))
             count_due = await time_in_session(db, max(50, runs // 3), count_query)
             next_new = await time_in_session(db, max(50, runs // 3), new_query)
 
@@ -299,7 +302,7 @@ async def run(items: int, runs: int, seed: int) -> dict[str, Any]:
                 due_count = await count_query(session)
                 other_due = await crud.count_due(session, user_id=other, guild_id=GUILD_ID, now=NOW)
         finally:
-            if tutor is not None:
+            if study is not None:
                 await study.close()
             await db.close()
     return {
@@ -332,7 +335,7 @@ def main() -> None:
     )
     labels = {
         "next_due": "crud.next_due_item",
-        "review": "Tutor.review (whole call)",
+        "review": "ReviewService.review (whole call)",
         "count_due": "crud.count_due",
         "next_new": "crud.next_new_item (all seen)",
     }

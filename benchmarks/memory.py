@@ -122,10 +122,10 @@ class BotProcess:
         await asyncio.wait_for(bot.wait_until_ready(), timeout=30)
         ready_s = time.perf_counter() - started
         rss_ready = rss_mb()
-        from bot.exts.lab import Lab
+        from bot.exts.lab import LabCog
 
         cog = bot.get_cog("Lab")
-        if not isinstance(cog, Lab):
+        if not isinstance(cog, LabCog):
             raise RuntimeError("the Lab cog is not loaded (training_workers must be > 0)")
         pool = await cog.lab.start()  # the pool the cog started in the background
         await pool.wait_ready(timeout_s=120)
@@ -150,7 +150,7 @@ class BotProcess:
         """``rounds`` shared quiz questions, each answered by every simulated member."""
         from bot.core.learners import Learner
 
-        tutor = self.bot.tutor
+        study = self.bot.study
         learners = [
             Learner("discord", str(10_000 + n), f"member{n}", guild_id=GUILD_ID, guild_name="Bench")
             for n in range(self.members)
@@ -224,12 +224,12 @@ class BotProcess:
     def holders(self) -> dict[str, int]:
         """Sizes of the caches most likely to grow with answers."""
         bot = self.bot
-        tutor = bot.tutor
+        study = bot.study
         connection = bot._connection
         messages = connection._messages
         return {
             "tutor_item_cache": len(study.context.items._items),
-            "tutor_known_guilds": len(tutor._known_guilds),
+            "tutor_known_guilds": len(study.context._known_guilds),
             "discord_cached_messages": len(messages) if messages is not None else 0,
             "discord_max_messages": connection.max_messages or 0,
             "discord_cached_users": len(connection._users),

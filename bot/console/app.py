@@ -1,10 +1,11 @@
 """The console adapter: reads commands and answers line by line, prints replies.
 
 It works interactively and with piped stdin, so it can be scripted and tested. It decides
-nothing about grading or scheduling: every line becomes a call to the
-study services (:mod:`bot.services`), and every reply is rendered by :mod:`bot.console.render`. A command that needs several
-lines (adding a question) answers with a :class:`~bot.console.dialog.Dialog`, which then
-takes the following lines until it is done or the member types ``/cancel``.
+nothing about grading or scheduling: every line becomes a call to the study services
+(:mod:`bot.services`), and every reply is rendered by :mod:`bot.console.render`. A command
+that needs several lines (adding a question) answers with a
+:class:`~bot.console.dialog.Dialog`, which then takes the following lines until it is done
+or the member types ``/cancel``.
 
 The console is its own small server: its members study as members of
 :data:`LOCAL_GUILD_ID`, so the questions they add with ``/question`` (the console's user owns
@@ -19,7 +20,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -113,13 +114,14 @@ class ConsoleApp:
         self.say(text)
 
     def _save_image(self, reply: Reply) -> str:
-        assert reply.image is not None
+        if reply.image is None:
+            return ""
         if self.image_dir is None:
             return f"(picture: {reply.image.description or reply.image.filename})"
         self.image_dir.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", reply.image.filename) or "image.png"
         # A timestamp keeps earlier pictures instead of overwriting them.
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
         path = self.image_dir / f"{stamp}-{safe}"
         path.write_bytes(reply.image.data)
         return f"(picture saved to {path})"

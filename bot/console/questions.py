@@ -209,45 +209,74 @@ def usage_reply() -> Reply:
 # --------------------------------------------------------------------------- the commands
 
 
-def question_commands(
-    bank: QuestionBankService, *, deck_names: DeckNames, clock: Clock, export_dir: Path
-) -> dict[str, ConsoleCommand]:
-    """``/question add|edit|remove|list|export|import|stats`` for the offline console.
+class QuestionCommands:
+    """The ``/question`` subcommands of one console session, over the question-bank service.
 
     Exported deck files and import problem reports are written into ``export_dir``, their
     names stamped with ``clock``'s time.
     """
 
-    def stamp() -> str:
-        return export_stamp(clock.now())
+    def __init__(
+        self, bank: QuestionBankService, *, deck_names: DeckNames, clock: Clock, export_dir: Path
+    ) -> None:
+        self.bank = bank
+        self.deck_names = deck_names
+        self.clock = clock
+        self.export_dir = export_dir
+        self.subcommands: dict[str, Subcommand] = {
+            "add": self.add,
+            "edit": self.edit,
+            "remove": self.remove,
+            "list": self.list_questions,
+            "export": self.export,
+            "import": self.import_file,
+            "stats": self.stats,
+        }
 
-    async def add(member: Learner, words: list[str]) -> Reply | Dialog:
+    def _stamp(self) -> str:
+        return export_stamp(self.clock.now())
+
+    async def question(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``/question <subcommand> …``: usage alone, else the subcommand (server only)."""
+        if not words:
+            return usage_reply()
+        subcommand = _pick(self.subcommands, words[0])
+        if member.guild_id is None:
+            raise PermissionDenied(NO_SERVER)
+        return await subcommand(member, words[1:])
+
+    async def add(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``add [deck] [kind] [difficulty]``: the add form, field by field."""
         given = _add_words(words)
-        decks = await deck_names(member)
+        decks = await self.deck_names(member)
         draft = replace(EMPTY_DRAFT, **given)
-        return ConsoleQuestionForm(bank, member, draft, given=list(given), decks=decks)
+        return ConsoleQuestionForm(self.bank, member, draft, given=list(given), decks=decks)
 
-    async def edit(member: Learner, words: list[str]) -> Reply | Dialog:
+    async def edit(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``edit <id>``: the edit form, filled in."""
         item_id = _one_id(words, "edit")
-        draft = await bank.draft_for_edit(member, item_id)
-        return ConsoleQuestionForm(bank, member, draft, item_id=item_id)
+        draft = await self.bank.draft_for_edit(member, item_id)
+        return ConsoleQuestionForm(self.bank, member, draft, item_id=item_id)
 
-    async def remove(member: Learner, words: list[str]) -> Reply | Dialog:
+    async def remove(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``remove <id>``: shows the question, then asks for a "yes"."""
         item_id = _one_id(words, "remove")
         # Also refuses bundled, removed and other servers' questions before asking.
-        draft = await bank.draft_for_edit(member, item_id)
-        return ConfirmRemoval(bank, member, item_id, draft)
+        draft = await self.bank.draft_for_edit(member, item_id)
+        return ConfirmRemoval(self.bank, member, item_id, draft)
 
-    async def list_questions(member: Learner, words: list[str]) -> Reply | Dialog:
+    async def list_questions(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``list [deck] [page]``: one page, with the other pages as commands to type."""
         deck, page = _list_words(words)
-        return _page_hints(await bank.list_page(member, page, deck))
+        return _page_hints(await self.bank.list_page(member, page, deck))
 
-    async def export(member: Learner, words: list[str]) -> Reply | Dialog:
+    async def export(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``export [deck]``: the deck files, written into the export folder."""
         if len(words) > 1:
             raise BadInput("Use /question export [deck].")
-        result = await bank.export(member, words[0] if words else None)
+        result = await self.bank.export(member, words[0] if words else None)
         paths = await asyncio.to_thread(
-            _write_export, export_dir, f"questions-{stamp()}", result.files
+            _write_export, self.export_dir, f"questions-{self._stamp()}", result.files
         )
         saved = "\n".join(f"Saved to {path}" for path in paths)
         return replace(
@@ -256,35 +285,29 @@ def question_commands(
             footer="Edit a file and load it back with /question import <file>.",
         )
 
-    async def import_file(member: Learner, words: list[str]) -> Reply | Dialog:
+    async def import_file(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``import <file> [deck]``: every question of the file, or none (report on disk)."""
         path, deck = _import_words(words)
         data = await asyncio.to_thread(read_import_file, path)
-        result = await bank.import_file(member, path.name, data, deck=deck)
+        result = await self.bank.import_file(member, path.name, data, deck=deck)
         if result.report is None:
             return result.reply
-        report = export_dir / f"import-problems-{stamp()}.txt"
+        report = self.export_dir / f"import-problems-{self._stamp()}.txt"
         await asyncio.to_thread(_write_text, report, result.report)
         return replace(result.reply, footer=f"Every problem is listed in {report}")
 
-    async def stats(member: Learner, words: list[str]) -> Reply | Dialog:
-        return await bank.stats(member, _one_id(words, "stats"))
+    async def stats(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``stats <id>``: how the question is answered."""
+        return await self.bank.stats(member, _one_id(words, "stats"))
 
-    subcommands: dict[str, Subcommand] = {
-        "add": add,
-        "edit": edit,
-        "remove": remove,
-        "list": list_questions,
-        "export": export,
-        "import": import_file,
-        "stats": stats,
-    }
 
-    async def question(member: Learner, words: list[str]) -> Reply | Dialog:
-        if not words:
-            return usage_reply()
-        subcommand = _pick(subcommands, words[0])
-        if member.guild_id is None:
-            raise PermissionDenied(NO_SERVER)
-        return await subcommand(member, words[1:])
+def question_commands(
+    bank: QuestionBankService, *, deck_names: DeckNames, clock: Clock, export_dir: Path
+) -> dict[str, ConsoleCommand]:
+    """``/question add|edit|remove|list|export|import|stats`` for the offline console.
 
-    return {"/question": question}
+    Exported deck files and import problem reports are written into ``export_dir``, their
+    names stamped with ``clock``'s time.
+    """
+    commands = QuestionCommands(bank, deck_names=deck_names, clock=clock, export_dir=export_dir)
+    return {"/question": commands.question}

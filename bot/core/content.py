@@ -413,7 +413,7 @@ def _merge_missing(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     return merged
 
 
-def _describe(error: ErrorDetails, root: Any, *, single_item: bool = False) -> tuple[LocPath, str]:
+def _describe(error: ErrorDetails, root: Any, *, single_item: bool = False) -> tuple[LocPath, str]:  # noqa: C901  (one flat case list; see docs/architecture.md)
     """Turn one pydantic error into (path for the line lookup, friendly message)."""
     loc: list[str | int] = list(error["loc"])
     prefix: LocPath = ()
@@ -590,7 +590,7 @@ class _Loaded:
     slug_line: int = 1
 
 
-def _load(text: str, source: str) -> _Loaded:
+def _load(text: str, source: str) -> _Loaded:  # noqa: C901  (one flat case list; see docs/architecture.md)
     def problem(line: int, message: str) -> ContentProblem:
         return ContentProblem(file=source, line=line, message=message)
 

@@ -36,7 +36,7 @@ Optimizer = Literal["sgd", "adam", "rmsprop"]
 PROGRESS_EVERY_S = 1.0
 
 
-class LabCog(commands.Cog):
+class LabCog(commands.Cog, name="Lab"):
     """The TensorFlow lab. The worker pool starts with the cog, in the background."""
 
     def __init__(self, bot: TutorBot, lab: TrainingLab) -> None:

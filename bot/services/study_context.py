@@ -26,6 +26,7 @@ from bot.core.sessions import StudyItem
 from bot.errors import BadInput, ExpiredAction, NotFound, NotYourQuestion, StorageError
 from bot.storage import crud
 from bot.storage.db import Database
+from bot.storage.guild_settings import study_preferences
 from bot.storage.models import Item, Prompt, User
 
 #: Validated items kept in memory (by id and content hash, so an edit is noticed).
@@ -130,8 +131,16 @@ class StudyContext:
         )
 
     async def study_preferences(self, session: AsyncSession, learner: Learner) -> tuple[str, int]:
-        """The time zone for "today" and the daily new-card cap where ``learner`` studies."""
-        return self.config.timezone, self.config.new_items_per_day
+        """The time zone for "today" and the daily new-card cap where ``learner`` studies.
+
+        A server's own ``/settings timezone`` and ``/settings new-per-day`` win; DMs, the
+        console and servers that chose nothing get the bot's defaults.
+        """
+        timezone, new_per_day = await study_preferences(session, guild_id=learner.guild_id)
+        return (
+            timezone or self.config.timezone,
+            self.config.new_items_per_day if new_per_day is None else new_per_day,
+        )
 
     async def load_item(self, session: AsyncSession, item_id: int) -> StudyItem:
         """A stored item by id; an expired-button error when it is gone."""

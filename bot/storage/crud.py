@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import DeckLibrary, item_to_dict
 from bot.core.scheduling import CARD_COLUMNS, CardState
+from bot.errors import StorageError
 from bot.storage.models import (
     Attempt,
     AuditEntry,
@@ -93,7 +94,8 @@ async def ensure_guild(session: AsyncSession, *, guild_id: int, name: str = "") 
             .on_conflict_do_nothing(index_elements=["id"])
         )
         guild = await session.get(Guild, guild_id)
-        assert guild is not None
+        if guild is None:  # inserted just above; only a concurrent delete could do this
+            raise StorageError("The server's settings could not be saved. Try again.")
     return guild
 
 

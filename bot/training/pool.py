@@ -535,7 +535,7 @@ class TrainingPool:
         self.jobs_done += 1
         return result
 
-    async def _run_on(
+    async def _run_on(  # noqa: C901  (the job's failure modes, one after another)
         self,
         worker: _Worker,
         request: TrainRequest,

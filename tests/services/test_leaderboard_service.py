@@ -24,7 +24,7 @@ async def answer_quiz(study: StudyServices, learner: Learner, *, right: bool) ->
         i for i in study.context.items._items.values() if question.text.startswith(i.content.prompt)
     )
     correct = item.content.correct_index  # type: ignore[union-attr]
-    option = correct if right else (correct + 1) % len(item.content.options)  # type: ignore[union-attr]
+    option = correct if right else (correct + 1) % len(item.content.options)
     await study.actions.act(learner, question.choices[option].action)
 
 

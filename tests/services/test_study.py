@@ -10,6 +10,7 @@ from bot.core.content import DeckLibrary
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion
+from bot.services.server_settings import ServerSettingsService
 from bot.services.study import StudyServices
 from bot.storage.db import Database
 from bot.storage.models import Attempt, ReviewState
@@ -271,3 +272,31 @@ async def test_shared_daily_questions_only_take_windowed_answers(
     answered = await study.actions.act(alice, choice(daily, "A"), window_checked=True)
     assert "Correct" in answered.title or "Not quite" in answered.title
     assert question.choices
+
+
+async def test_a_servers_own_new_card_cap_and_time_zone_rule_its_reviews(
+    db: Database, clock: FakeClock, library: DeckLibrary
+) -> None:
+    study = build_study(db, clock, new_items_per_day=20)
+    await study.decks.sync_content(library)
+    settings = ServerSettingsService(db, clock=clock)
+    admin = Learner("discord", "1", "Admin", guild_id=500, guild_name="Capped")
+    member = Learner("discord", "2", "Member", guild_id=500, guild_name="Capped")
+    elsewhere = Learner("discord", "2", "Member", guild_id=600, guild_name="Open")
+    await settings.set_new_per_day(admin, 1)
+    # Monday 09:00 UTC is already Monday 18:00 in Tokyo: "today" ends at 15:00 UTC there.
+    await settings.set_timezone(admin, "Asia/Tokyo")
+    card = await study.review.review(member)
+    revealed = await study.actions.act(member, choice(card, "reveal"))
+    await study.actions.act(member, choice(revealed, "easy"))
+    done = await study.review.review(member)
+    assert "caught up" in done.title and "today's 1 new cards" in done.text
+    summary = await study.stats.stats_summary(member)
+    assert summary.new_available == 0
+    # Another server keeps the bot's default cap for the same member.
+    other = await study.review.review(elsewhere)
+    assert other.choice_for("reveal") is not None or other.choices
+    clock.advance(hours=6)  # 15:00 UTC: midnight in Tokyo, a new day on that server
+    fresh = await study.review.review(member)
+    await study.close()
+    assert "New" in fresh.footer
