@@ -90,6 +90,6 @@ def test_env_example_lists_every_setting_with_a_valid_example(
     assert set(examples) == {name.upper() for name in Settings.model_fields}
     for name, value in examples.items():
         monkeypatch.setenv(name, value)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.database_answer_connections == 8
     assert settings.shard_ids == [0, 1] and settings.shard_count == 4

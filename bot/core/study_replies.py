@@ -259,7 +259,7 @@ def help_reply() -> Reply:
     out.add_field(
         "Moderators and admins (Discord)",
         "/question add|import|edit|remove|list|export|stats — the server's own questions\n"
-        "/settings daily-quiz|show|moderator-role — the daily quiz and roles\n"
+        "/settings daily-quiz|timezone|new-per-day|show|moderator-role — server settings\n"
         "/dailyquiz now|skip — post or skip today's quiz",
     )
     out.footer = "New here? Start with /review."

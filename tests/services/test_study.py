@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
 from bot.core.content import DeckLibrary
@@ -27,7 +27,7 @@ def choice(reply: Reply, key: str) -> str:
 
 async def attempts(db: Database) -> list[Attempt]:
     async with db.session() as s:
-        return list((await s.exec(select(Attempt).order_by(Attempt.id))).all())
+        return list((await s.exec(select(Attempt).order_by(col(Attempt.id)))).all())
 
 
 def correct_letter(study: StudyServices, reply: Reply) -> str:

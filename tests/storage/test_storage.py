@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core import actions
 from bot.core.answering import AnswerFacts, AnswerPlan, AnswerRequest, decide_answer
@@ -178,7 +178,7 @@ async def test_due_queue_orders_by_due_and_respects_server_scope(db: Database) -
         )
         s.add(private)
         await s.flush()
-        items = (await s.exec(select(Item).order_by(Item.id))).all()
+        items = (await s.exec(select(Item).order_by(col(Item.id)))).all()
         for offset, item in enumerate(items):
             state = CardState(due=NOW - timedelta(hours=offset))
             await crud.save_review_state(
