@@ -211,7 +211,7 @@ class FormDraft(SQLModel, table=True):
     guild_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     #: The question being edited, or None for a new one.
     item_id: int | None = Field(default=None)
-    #: The form's fields as typed (:class:`bot.core.questionbank.QuestionDraft`).
+    #: The form's fields as typed (:class:`bot.core.question_drafts.QuestionDraft`).
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
