@@ -63,6 +63,7 @@ def lab_config(settings: Settings, *, console: bool = False) -> PoolConfig:
         cooldown_s=0 if console else settings.training_cooldown_s,
         memory_limit_mb=settings.training_memory_limit_mb,
         warm_start=not console,
+        idle_s=settings.training_idle_s,
     )
 
 
@@ -127,6 +128,10 @@ async def open_services(
 # -- entry points ---------------------------------------------------------------------------
 
 
+#: Exit code when the tutor cannot start (bad setting, database or content folder).
+CANNOT_START = 2
+
+
 async def run_console(settings: Settings, user: str) -> int:
     """The offline console on stdin/stdout for the local profile ``user``."""
     from bot.console.commands import console_app
@@ -135,7 +140,7 @@ async def run_console(settings: Settings, user: str) -> int:
         services = await open_services(settings, console=True)
     except TutorError as error:
         sys.stderr.write(f"{error.message}\n")
-        return 1
+        return CANNOT_START
     try:
         app = console_app(services, user=user, data_dir=settings.database_dir)
         return await app.run()
@@ -152,8 +157,15 @@ async def run_console(settings: Settings, user: str) -> int:
 
 
 async def check_health(settings: Settings) -> int:
-    """Open the database and load the decks; one line on the outcome (container health)."""
-    database = Database(settings.database_url)
+    """Open the database and load the decks; one line on the outcome (container health).
+
+    Exit 1 means unhealthy (Docker's meaning); a bad setting never gets here (exit 2).
+    """
+    try:
+        database = Database(settings.database_url)
+    except TutorError as error:
+        sys.stderr.write(f"unhealthy: {error.message}\n")
+        return 1
     try:
         library = load_library(settings.content_dir)
         await database.connect()

@@ -18,12 +18,9 @@ import os
 import re
 import sys
 
-from pydantic import ValidationError
-
 from bot import app
-from bot.core.sharding import validate_shards
 from bot.log import get_logger, setup_logging
-from bot.settings import get_settings
+from bot.settings import SettingsProblem, get_settings
 
 log = get_logger(__name__)
 
@@ -38,15 +35,14 @@ def _default_user() -> str:
     return name if USER_NAME.match(name) else "me"
 
 
-def describe_settings_error(error: Exception) -> str:
-    """One line naming the bad setting(s) and what is allowed."""
-    if isinstance(error, ValidationError):
-        parts = []
-        for problem in error.errors():
-            name = ".".join(str(p) for p in problem["loc"]).upper() or "settings"
-            parts.append(f"{name}: {problem['msg']}")
-        return "Bad setting — " + "; ".join(parts) + ". Fix the environment or .env."
-    return f"Bad setting — {error} Fix the environment or .env."
+def _not_utf8(args: list[str]) -> str | None:
+    """The first argument that was not UTF-8 on the command line (undecodable bytes)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,11 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    bad_arg = _not_utf8(args_list)
+    if bad_arg is not None:
+        sys.stderr.write(f"The argument {bad_arg} is not UTF-8 text. Retype it and try again.\n")
+        return 2
     try:
         settings = get_settings()
-        validate_shards(settings.shard_count, settings.shard_ids)
-    except (ValidationError, ValueError) as error:
-        sys.stderr.write(f"{describe_settings_error(error)}\n")
+    except SettingsProblem as problem:
+        sys.stderr.write(f"{problem}\n")
         return 2
     setup_logging(settings.log_level)
     if args_list[:1] == ["content"]:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from bot import PROJECT_ROOT
 from bot.app import open_services
-from bot.cli import describe_settings_error
+from bot.settings import describe_settings_error
 from bot.services.decks import DeckService
 from bot.settings import Settings
 from bot.storage.answer_store import PgAnswerStore

@@ -20,8 +20,12 @@ class DeckService:
         self.db = db
 
     async def sync_content(self, library: DeckLibrary) -> crud.SyncReport:
-        """Bring the bundled items in the database in line with ``library``."""
-        async with self.db.session() as session:
+        """Bring the bundled items in the database in line with ``library``.
+
+        Holds the database's start-up lock, so processes starting together take turns and
+        the second one finds the items the first one added.
+        """
+        async with self.db.exclusive_session() as session:
             report = await crud.sync_bundled_items(session, library=library)
             await session.commit()
         log.info("content synced: %s", report)

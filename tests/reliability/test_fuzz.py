@@ -3,7 +3,7 @@
 For each surface the contract is the same: a bad input gets a clear, friendly error (a
 :class:`~bot.errors.TutorError` with a non-empty message, a
 :class:`~bot.core.content.ContentProblem` with a line and a message, or a settings error
-that :func:`bot.cli.describe_settings_error` turns into one line), no other exception
+that :func:`bot.settings.describe_settings_error` turns into one line), no other exception
 escapes, and nothing is half-written to the database.
 
 The bugs this file found (deeply nested YAML, YAML alias bombs, a huge CSV cell, Unicode
@@ -34,7 +34,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import PROJECT_ROOT
-from bot.cli import describe_settings_error
+from bot.settings import describe_settings_error
 from bot.console import questions as console_questions
 from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import actions
@@ -758,7 +758,8 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "TRAINING_JOB_TIMEOUT_S": (0, 600),
     "TRAINING_MAX_QUEUE": (0, 100),
     "TRAINING_COOLDOWN_S": (0, 3600),
-    "TRAINING_MEMORY_LIMIT_MB": (256, math.inf),
+    "TRAINING_MEMORY_LIMIT_MB": (256, 262144),
+    "TRAINING_IDLE_S": (0, 86400),
 }
 SETTING_NAMES = [*SETTING_RANGES, "SHARD_IDS"]
 env_text = st.text(alphabet=st.characters(codec="utf-8", blacklist_characters="\x00"), max_size=20)
