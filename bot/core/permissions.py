@@ -1,5 +1,8 @@
 """Who may do what on a server. Checked on our side: Discord's default command permissions
-are only a hint that server admins can change."""
+are only a hint that server admins can change.
+
+The permissions are the member's *server-level* ones (their roles; the owner has all), not
+those of one channel: a channel overwrite must not give powers over the whole server."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from collections.abc import Iterable
 from bot.errors import PermissionDenied
 
 MODERATOR_ONLY = (
-    "Only moderators can do that (Manage Messages permission or the server's moderator role)."
+    "Only moderators can do that (a server role with Manage Messages, "
+    "or the server's moderator role)."
 )
 ADMIN_ONLY = "Only server admins (Manage Server permission) can change these settings."
 SERVER_ONLY = "That only works in a server, not in DMs."
+ROLES_UNKNOWN = "I couldn't check your roles on this server just now. Try again in a moment."
 
 
 def is_moderator(

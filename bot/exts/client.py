@@ -9,10 +9,13 @@ import pkgutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
 from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+from discord.shard import Shard
 
 from bot.core.learners import Learner
 from bot.core.replies import Reply
@@ -38,6 +41,15 @@ log = get_logger(__name__)
 ButtonHandler = Callable[[discord.Interaction[Any], str], Awaitable[None]]
 #: A cog's handler for its own forms: the interaction, the form's custom_id, its text boxes.
 FormHandler = Callable[[discord.Interaction[Any], str, dict[str, str]], Awaitable[None]]
+
+
+class GatewayConnectError(Exception):
+    """A shard could not open its gateway connection; the runner decides whether to retry."""
+
+    def __init__(self, shard_id: int, reason: str) -> None:
+        super().__init__(f"shard {shard_id}: {reason}")
+        self.shard_id = shard_id
+        self.reason = reason
 
 
 def discover_extensions() -> list[str]:
@@ -109,6 +121,9 @@ class TutorBot(commands.AutoShardedBot):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        # The tutor has no voice: skip discord.py's start-up warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         validate_shards(settings.shard_count, settings.shard_ids)
         options.setdefault("shard_count", settings.shard_count or 1)
         if settings.shard_ids is not None:
@@ -171,12 +186,14 @@ class TutorBot(commands.AutoShardedBot):
         """Connect one shard, unless the bot starts closing first.
 
         discord.py connects a process's shards one after another, 5 s apart, and retries a
-        failed connection every 5 s for ever — also once the bot is closed. Without this, a
-        process with several shards stopped during start-up (``docker stop``) never exits.
+        failed connection every 5 s for ever (logging a traceback each time) — also once the
+        bot is closed. Here a failed connection raises :class:`GatewayConnectError` instead,
+        so the runner retries the start a bounded number of times, and closing the bot
+        during start-up (``docker stop``) stops the wait.
         """
         if self.is_closed():
             return
-        launch = asyncio.ensure_future(super().launch_shard(gateway, shard_id, initial=initial))
+        launch = asyncio.ensure_future(self._open_shard(gateway, shard_id, initial=initial))
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             await asyncio.wait({launch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -187,6 +204,30 @@ class TutorBot(commands.AutoShardedBot):
                 await asyncio.wait({launch})
         if not launch.cancelled():
             launch.result()
+
+    async def _open_shard(self, gateway: yarl.URL, shard_id: int, *, initial: bool) -> None:
+        """Open one shard's gateway connection, once, and start reading it.
+
+        The same steps as discord.py's ``AutoShardedClient.launch_shard`` without its
+        endless retry: the shard is kept where discord.py keeps its shards.
+        """
+        connecting = DiscordWebSocket.from_client(
+            self, initial=initial, gateway=gateway, shard_id=shard_id
+        )
+        try:
+            ws = await asyncio.wait_for(connecting, timeout=self.shard_connect_timeout)
+        except (
+            OSError,
+            TimeoutError,
+            aiohttp.ClientError,
+            discord.GatewayNotFound,
+            discord.ConnectionClosed,
+        ) as error:
+            raise GatewayConnectError(shard_id, str(error) or type(error).__name__) from error
+        shards: dict[int, Shard] = getattr(self, "_AutoShardedClient__shards")  # noqa: B009
+        events: asyncio.PriorityQueue[Any] = getattr(self, "_AutoShardedClient__queue")  # noqa: B009
+        shards[shard_id] = shard = Shard(ws, self, events.put_nowait)
+        shard.launch()
 
     async def close(self) -> None:
         """Disconnect, then close the services (and database) if this bot opened them."""

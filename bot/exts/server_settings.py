@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.core import daily
 from bot.core.replies import Reply, Tone
-from bot.exts.checks import ensure_admin
+from bot.exts.checks import ensure_server_admin
 from bot.exts.client import deck_autocomplete, learner_for
 from bot.exts.dailyquiz import COG_NAME
 from bot.log import get_logger
@@ -114,7 +114,7 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
         answer_window_minutes: app_commands.Range[int, 5, 720] = 60,
     ) -> None:
         """Turn on the daily quiz: a question at the same local time every day (admins)."""
-        ensure_admin(interaction)
+        await ensure_server_admin(self.bot, interaction)
         work = self._configure(
             interaction, channel, time, timezone, questions, deck, answer_window_minutes
         )
@@ -153,7 +153,7 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
     @settings.command(name="daily-quiz-off")
     async def daily_quiz_off(self, interaction: discord.Interaction[Any]) -> None:
         """Stop posting the daily quiz here (admins; settings are kept)."""
-        ensure_admin(interaction)
+        await ensure_server_admin(self.bot, interaction)
         await self.bot.deliver(interaction, self._disable(interaction))
 
     async def _disable(self, interaction: discord.Interaction[Any]) -> Reply:
@@ -165,7 +165,7 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
     @app_commands.describe(timezone="IANA time zone, e.g. Europe/Berlin or America/New_York")
     async def server_timezone(self, interaction: discord.Interaction[Any], timezone: str) -> None:
         """This server's time zone: the daily quiz's clock, "today" and streaks (admins)."""
-        ensure_admin(interaction)
+        await ensure_server_admin(self.bot, interaction)
         await self.bot.deliver(interaction, self._set_timezone(interaction, timezone))
 
     async def _set_timezone(self, interaction: discord.Interaction[Any], timezone: str) -> Reply:
@@ -179,7 +179,7 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
         self, interaction: discord.Interaction[Any], count: app_commands.Range[int, 0, 1000]
     ) -> None:
         """How many new cards each member is shown per day here (admins)."""
-        ensure_admin(interaction)
+        await ensure_server_admin(self.bot, interaction)
         work = self.service.set_new_per_day(learner_for(interaction), count)
         await self.bot.deliver(interaction, work)
 
@@ -189,7 +189,7 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
         self, interaction: discord.Interaction[Any], role: discord.Role | None = None
     ) -> None:
         """Pick the role whose members count as moderators (admins)."""
-        ensure_admin(interaction)
+        await ensure_server_admin(self.bot, interaction)
         work = self._set_moderator_role(interaction, role.id if role is not None else None)
         await self.bot.deliver(interaction, work)
 

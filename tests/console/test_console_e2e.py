@@ -88,15 +88,16 @@ def test_progress_is_still_there_next_time(tmp_path: Path) -> None:
 def test_corrupt_database_gives_one_clear_line(tmp_path: Path) -> None:
     (tmp_path / "tutor.db").write_bytes(b"garbage" * 1000)
     result = run_console(tmp_path, "/stats\n")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "damaged" in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / "tutor.db").read_bytes() == b"garbage" * 1000
 
 
 def test_missing_content_folder_gives_one_clear_line(tmp_path: Path) -> None:
     result = run_console(tmp_path, "/stats\n", ("CONTENT_DIR", str(tmp_path / "nowhere")))
-    assert result.returncode == 1
-    assert "not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "CONTENT_DIR" in result.stderr and "is not a folder" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_train_in_the_console(tmp_path: Path) -> None:
@@ -120,11 +121,19 @@ def test_health_command(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
     )
     assert ok.returncode == 0 and ok.stdout.startswith("ok:")
-    env["CONTENT_DIR"] = str(tmp_path / "missing")
+    broken = tmp_path / "decks"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("deck: [unclosed\n", encoding="utf-8")
+    env["CONTENT_DIR"] = str(broken)
     bad = subprocess.run(
         [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
     )
-    assert bad.returncode == 1 and bad.stderr.startswith("unhealthy:")
+    assert bad.returncode == 1 and bad.stderr.splitlines()[-1].startswith("unhealthy:")
+    env["CONTENT_DIR"] = str(tmp_path / "missing")  # a bad setting, not an unhealthy bot
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 2 and refused.stderr.startswith("Bad setting — CONTENT_DIR")
 
 
 @pytest.mark.parametrize(

@@ -397,14 +397,15 @@ class InteractionDriversMixin(MessageStoreMixin):
             member = guild.members.get(user_id)
             if member is None:
                 raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
-            perms = str(guild.member_permissions(user_id))
+            # Like Discord: the member's and the bot's permissions *in this channel*.
+            perms = str(guild.channel_permissions(user_id, channel_id))
             payload.update(
                 guild_id=str(guild_id),
                 guild_locale="en-US",
                 guild={"id": str(guild_id), "locale": "en-US", "features": []},
                 member={**member.payload(), "permissions": perms},
                 channel={**guild.channels[channel_id].payload(), "permissions": perms},
-                app_permissions=str(guild.member_permissions(self.bot_user.id)),
+                app_permissions=str(guild.channel_permissions(self.bot_user.id, channel_id)),
                 authorizing_integration_owners={"0": str(guild_id)},
                 context=0,
             )

@@ -94,6 +94,10 @@ class Gateway:
         self.resume_count = 0
         self.connect_queries: list[dict[str, str]] = []
         self.latest: GatewaySession | None = None
+        self.refused_count = 0
+        """Connection attempts answered with an HTTP error (see :meth:`refuse`)."""
+        self._refusals_left = 0
+        self._refusal_status = 503
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -150,10 +154,23 @@ class Gateway:
         if sess.conn is not None:
             await sess.conn.send({"op": OP_RECONNECT, "d": None, "s": None, "t": None})
 
+    def refuse(self, *, times: int = 1, status: int = 503) -> None:
+        """Answer the next ``times`` connection attempts with HTTP ``status`` instead of
+        upgrading to a websocket (``times=-1``: until :meth:`refuse` is called again)."""
+        self._refusals_left = times
+        self._refusal_status = status
+
     # -- websocket handler -------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """aiohttp handler for the gateway websocket."""
+        if self._refusals_left:
+            if self._refusals_left > 0:
+                self._refusals_left -= 1
+            self.refused_count += 1
+            log.info("gateway: refused a connection with HTTP %s", self._refusal_status)
+            self.server._notify()
+            return web.Response(status=self._refusal_status, text="Injected gateway failure")
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
         query = dict(request.query)

@@ -130,6 +130,25 @@ class MemberState:
 
 
 @dataclass
+class OverwriteState:
+    """A channel permission overwrite for a role (``type`` 0) or a member (``type`` 1)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        """Overwrite object."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "allow": str(self.allow),
+            "deny": str(self.deny),
+        }
+
+
+@dataclass
 class ChannelState:
     """A guild channel (type 0 text, 2 voice, 4 category, 5 news, 15 forum) or DM (type 1)."""
 
@@ -140,6 +159,8 @@ class ChannelState:
     position: int = 0
     parent_id: int | None = None
     recipient_ids: list[int] = field(default_factory=list)
+    overwrites: dict[int, OverwriteState] = field(default_factory=dict)
+    """Permission overwrites by role or member id."""
 
     def payload(self, users: dict[int, UserState] | None = None) -> dict[str, Any]:
         """Channel object (DM channels include ``recipients`` when ``users`` is given)."""
@@ -158,7 +179,7 @@ class ChannelState:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [o.payload() for o in self.overwrites.values()],
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "nsfw": False,
             "flags": 0,
@@ -204,6 +225,32 @@ class GuildState:
                     perms |= role.permissions
         if perms & ADMINISTRATOR:
             return ALL_PERMISSIONS
+        return perms
+
+    def channel_permissions(self, user_id: int, channel_id: int) -> int:
+        """A member's permissions in a channel: guild-level, then the channel's overwrites.
+
+        Discord's order: Administrator (or owner) has everything; else the ``@everyone``
+        overwrite, then the member's roles' overwrites together, then the member's own.
+        """
+        perms = self.member_permissions(user_id)
+        channel = self.channels.get(channel_id)
+        if perms == ALL_PERMISSIONS or channel is None:
+            return perms
+        everyone = channel.overwrites.get(self.id)
+        if everyone is not None:
+            perms = (perms & ~everyone.deny) | everyone.allow
+        member = self.members.get(user_id)
+        role_ids = set(member.roles) if member is not None else set()
+        allow = deny = 0
+        for overwrite in channel.overwrites.values():
+            if overwrite.type == 0 and overwrite.id in role_ids:
+                allow |= overwrite.allow
+                deny |= overwrite.deny
+        perms = (perms & ~deny) | allow
+        own = channel.overwrites.get(user_id)
+        if own is not None and own.type == 1:
+            perms = (perms & ~own.deny) | own.allow
         return perms
 
     def payload(self) -> dict[str, Any]:

@@ -170,6 +170,12 @@ class FakeDiscord(
         """Dispatch an arbitrary gateway event to the connected bot; returns its sequence."""
         return await self.gateway.dispatch(event, data)
 
+    def fail_gateway(self, *, times: int = 1, status: int = 503) -> None:
+        """Refuse the next ``times`` gateway connections with HTTP ``status`` (the websocket
+        handshake fails, as when Discord's gateway is down); ``times=-1`` means forever.
+        ``gateway.refused_count`` counts the refusals."""
+        self.gateway.refuse(times=times, status=status)
+
     async def disconnect_gateway(
         self, resume: bool = True, *, code: int = 4000, timeout: float = 10.0
     ) -> None:

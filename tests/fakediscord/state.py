@@ -35,6 +35,7 @@ from .payloads import (
     ChannelState,
     GuildState,
     MemberState,
+    OverwriteState,
     RoleState,
     UserState,
     bot_user_payload,
@@ -296,6 +297,30 @@ class WorldBuilderMixin(FakeState):
         guild.channels[chan.id] = chan
         self._dispatch_soon("CHANNEL_CREATE", chan.payload)
         return chan
+
+    def set_overwrite(
+        self,
+        guild_id: int,
+        channel_id: int,
+        target_id: int,
+        *,
+        allow: int = 0,
+        deny: int = 0,
+    ) -> OverwriteState:
+        """Set a channel's permission overwrite for a role or a member (by ``target_id``).
+
+        ``target_id`` of the guild (``@everyone``) or one of its roles makes a role
+        overwrite, anything else a member overwrite. Interactions from that channel then
+        carry the member's channel-level permissions, as Discord's do; the CHANNEL_UPDATE
+        is dispatched live.
+        """
+        guild = self.guilds[guild_id]
+        channel = guild.channels[channel_id]
+        kind = 0 if target_id in guild.roles else 1
+        overwrite = OverwriteState(target_id, kind, allow, deny)
+        channel.overwrites[target_id] = overwrite
+        self._dispatch_soon("CHANNEL_UPDATE", channel.payload)
+        return overwrite
 
     def add_role(self, guild_id: int, name: str, permissions: int = 0) -> RoleState:
         """Add a role to a guild."""
