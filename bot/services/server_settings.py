@@ -236,7 +236,7 @@ class ServerSettingsService:
             )
             await session.commit()
         if role_id is None:
-            text = "No moderator role: only members with Manage Messages moderate now."
+            text = "No moderator role: only members with server-wide Manage Messages moderate now."
         else:
             text = (
                 f"Members with {ROLE} can now moderate: /dailyquiz now and "
