@@ -1,4 +1,5 @@
-"""Benchmark: memory (RSS) of the bot process after start-up and after 10,000 answers.
+"""Benchmark: memory (RSS) of the bot process after start-up and after 10,000 answers, and
+its idle footprint with the TensorFlow worker alive and after the worker was stopped.
 
 Two processes, so the measured one holds nothing but the bot:
 
@@ -18,10 +19,19 @@ discord.py's interaction, webhook and cache code runs too. RSS is recorded after
 and once more after ``gc.collect()``. With ``--trace`` the child also runs ``tracemalloc``
 and prints its top allocation sites (that run's RSS includes tracemalloc's own overhead).
 
-Usage: ``.venv/bin/python benchmarks/memory.py [--answers 10000] [--clicks-per-phase 100]``.
-The last output line is JSON: ``rss_start_mb``, ``rss_after_10k_mb``,
-``rss_growth_last_half_mb`` (RSS after the last phase minus RSS at the half-way phase),
-``worker_rss_mb`` and ``tensorflow_in_bot_process``, plus the per-phase figures.
+Idle footprint. The bot runs with ``TRAINING_IDLE_S=--idle-s``. Right after start-up it
+times ``--warm-runs`` warm ``single-step`` jobs through the pool (as
+``benchmarks/train_latency.py`` does: around ``await pool.run(...)``) and records the idle
+RSS of the bot and of its worker. After the answers it waits until the idle worker has been
+stopped, records the RSS again (bot only: no worker is left), then times the first job
+after that (the warm-up on demand).
+
+Usage: ``.venv/bin/python benchmarks/memory.py [--answers 10000] [--clicks-per-phase 100]
+[--idle-s 10] [--warm-runs 30]``. The last output line is JSON: ``rss_start_mb``,
+``rss_after_10k_mb``, ``rss_growth_last_half_mb`` (RSS after the last phase minus RSS at the
+half-way phase), ``worker_rss_mb``, ``tensorflow_in_bot_process``, ``idle_worker_alive_mb``
+and ``idle_worker_stopped_mb`` (bot, workers, total), ``warm_train_p50_ms``/``p95_ms``
+and ``wake_up_s``, plus the per-phase figures.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -58,8 +69,17 @@ APPLICATION_ID = 999_999_999_999_999_999
 CLICK_MEMBER_BASE = 500_000_000_000_000_000
 PHASES = 5
 TARGET_RSS_MB = 150.0
+#: A warm single-step /train, timed around ``await pool.run(...)``.
+TARGET_WARM_P50_MS = 25.0
 #: Lines from the child that carry data for the driver start with this marker.
 MARKER = "@@bench "
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100), as ``benchmarks/train_latency.py``."""
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def rss_mb(pid: int | str = "self") -> float | None:
@@ -80,11 +100,13 @@ def rss_mb(pid: int | str = "self") -> float | None:
 class BotProcess:
     """The measured process: a TutorBot connected to the driver's fake Discord."""
 
-    def __init__(self, api_base: str, gateway_url: str, database: Path, members: int) -> None:
-        self.api_base = api_base
-        self.gateway_url = gateway_url
-        self.database = database
-        self.members = members
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.api_base = str(args.api_base)
+        self.gateway_url = str(args.gateway_url)
+        self.database = Path(args.database)
+        self.members = int(args.members)
+        self.idle_s = float(args.idle_s)
+        self.warm_runs = int(args.warm_runs)
         self.rng = random.Random(1)
         self.answered = 0
         self.bot: Any = None
@@ -112,6 +134,7 @@ class BotProcess:
             database_url=f"sqlite+aiosqlite:///{self.database}",
             training_workers=1,
             training_cooldown_s=0,
+            training_idle_s=self.idle_s,
         )
         bot = discord_bot(settings)
         self.bot = bot
@@ -134,6 +157,15 @@ class BotProcess:
             member_id="bench",
         )
         self.pool = pool
+        times: list[float] = []
+        for i in range(self.warm_runs):
+            request = TrainRequest(
+                preset="single-step", optimizer="sgd", learning_rate=0.1, steps=1, seed=i
+            )
+            t0 = time.perf_counter()
+            await pool.run(request, member_id="bench")
+            times.append(time.perf_counter() - t0)
+        gc.collect()
         return {
             "event": "ready",
             "ready_s": round(ready_s, 2),
@@ -142,8 +174,47 @@ class BotProcess:
             "worker_pids": pool.worker_pids(),
             "worker_rss_mb": [rss_mb(pid) for pid in pool.worker_pids()],
             "worker_reported_rss_mb": job.worker_rss_mb,
+            "warm_p50_ms": round(statistics.median(times) * 1000, 2),
+            "warm_p95_ms": round(percentile(times, 95) * 1000, 2),
+            "warm_runs": len(times),
             "discord_version": discord.__version__,
             "tensorflow_in_bot_process": "tensorflow" in sys.modules,
+        }
+
+    async def idle(self) -> dict[str, Any]:
+        """Wait until the pool stopped its idle worker; the RSS then (bot only)."""
+        started = time.perf_counter()
+        deadline = started + self.idle_s + 120
+        while self.pool.worker_pids() or self.pool.stats()["workers"]:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("the idle training worker was not stopped")
+            await asyncio.sleep(0.2)
+        gc.collect()
+        return {
+            "event": "idle",
+            "waited_s": round(time.perf_counter() - started, 1),
+            "rss_mb": rss_mb(),
+            "worker_pids": self.pool.worker_pids(),
+        }
+
+    async def wake(self) -> dict[str, Any]:
+        """Time the first job after the worker was stopped (it starts one on demand)."""
+        from bot.training.jobs import TrainRequest
+
+        notices: list[int] = []
+
+        async def warming(seconds: int) -> None:
+            notices.append(seconds)
+
+        started = time.perf_counter()
+        result = await self.pool.run(TrainRequest(seed=7), member_id="bench", warming=warming)
+        return {
+            "event": "wake",
+            "wake_up_s": round(time.perf_counter() - started, 2),
+            "warm_up_s": result.warm_up_s,
+            "estimated_s": notices[0] if notices else None,
+            "rss_mb": rss_mb(),
+            "worker_rss_mb": [rss_mb(pid) for pid in self.pool.worker_pids()],
         }
 
     async def engine_answers(self, rounds: int) -> int:
@@ -192,6 +263,10 @@ class BotProcess:
                     self.send(event="engine", answers=done, rss_mb=rss_mb())
                 elif words[0] == "rss":
                     self.send(event="rss", rss_mb=rss_mb())
+                elif words[0] == "idle":
+                    self.send(**await self.idle())
+                elif words[0] == "wake":
+                    self.send(**await self.wake())
                 elif words[0] == "gc":
                     collected = gc.collect()
                     self.send(
@@ -249,7 +324,7 @@ class BotProcess:
 
 def child_main(args: argparse.Namespace) -> None:
     """Entry point of the measured bot process."""
-    bot_process = BotProcess(args.api_base, args.gateway_url, Path(args.database), args.members)
+    bot_process = BotProcess(args)
     asyncio.run(bot_process.serve(args.trace))
 
 
@@ -346,6 +421,10 @@ class Driver:
                 str(Path(folder) / "memory.db"),
                 "--members",
                 str(args.members),
+                "--idle-s",
+                str(args.idle_s),
+                "--warm-runs",
+                str(args.warm_runs),
             ]
             if args.trace:
                 command.append("--trace")
@@ -361,8 +440,13 @@ class Driver:
                 ready = await self.receive()
                 print(
                     f"bot ready in {ready['ready_s']} s: RSS {ready['rss_ready_mb']} MB at READY, "
-                    f"{ready['rss_mb']} MB with the warm worker up and one job done; worker "
-                    f"RSS {ready['worker_rss_mb']} MB",
+                    f"{ready['rss_mb']} MB idle with the warm worker up after "
+                    f"{ready['warm_runs'] + 1} jobs; worker RSS {ready['worker_rss_mb']} MB",
+                    flush=True,
+                )
+                print(
+                    f"warm /train: p50 {ready['warm_p50_ms']} ms, p95 {ready['warm_p95_ms']} ms "
+                    f"over {ready['warm_runs']} runs",
                     flush=True,
                 )
                 await fake.wait_for_commands("quiz", timeout=30)
@@ -387,6 +471,18 @@ class Driver:
                     )
                 elapsed = time.perf_counter() - started
                 after_gc = await self.command("gc")
+                idle = await self.command("idle")
+                print(
+                    f"idle worker stopped ({idle['waited_s']} s more wait): bot RSS "
+                    f"{idle['rss_mb']} MB, workers {idle['worker_pids']}",
+                    flush=True,
+                )
+                wake = await self.command("wake")
+                print(
+                    f"first /train after that: {wake['wake_up_s']} s (warm-up "
+                    f"{wake['warm_up_s']} s, estimated {wake['estimated_s']} s)",
+                    flush=True,
+                )
                 failed = [c for c in fake.callbacks if not c.ok]
                 assert self.child.stdin is not None
                 self.child.stdin.write(b"quit\n")
@@ -401,6 +497,8 @@ class Driver:
             "ready": ready,
             "phases": phases,
             "after_gc": after_gc,
+            "idle": idle,
+            "wake": wake,
             "seconds": elapsed,
             "failed_callbacks": len(failed),
         }
@@ -413,6 +511,10 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=475, help="members answering via the engine")
     parser.add_argument("--clicks-per-phase", type=int, default=100)
     parser.add_argument("--trace", action="store_true", help="tracemalloc in the bot process")
+    parser.add_argument(
+        "--idle-s", type=float, default=10.0, help="TRAINING_IDLE_S of the measured bot"
+    )
+    parser.add_argument("--warm-runs", type=int, default=30, help="warm /train jobs timed")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-base", help=argparse.SUPPRESS)
     parser.add_argument("--gateway-url", help=argparse.SUPPRESS)
@@ -423,10 +525,26 @@ def main() -> None:
         return
     result = asyncio.run(Driver(args).run())
     ready, phases, after_gc = result["ready"], result["phases"], result["after_gc"]
+    idle, wake = result["idle"], result["wake"]
     half = phases[len(phases) // 2 - 1] if len(phases) > 1 else phases[0]
     last = phases[-1]
     growth = round(last["rss_mb"] - half["rss_mb"], 1)
-    worker = next((mb for mb in after_gc["worker_rss_mb"] if mb is not None), None)
+    worker = next((mb for mb in ready["worker_rss_mb"] if mb is not None), None)
+    alive = {
+        "bot": ready["rss_mb"],
+        "workers": round(sum(mb or 0.0 for mb in ready["worker_rss_mb"]), 1),
+    }
+    alive["total"] = round(alive["bot"] + alive["workers"], 1)
+    stopped = {"bot": idle["rss_mb"], "workers": 0.0, "total": idle["rss_mb"]}
+    print(
+        f"idle footprint: {alive['total']} MB with the worker alive (bot {alive['bot']} + "
+        f"worker {alive['workers']}), {stopped['total']} MB after it was stopped"
+    )
+    p50_verdict = "meets" if ready["warm_p50_ms"] <= TARGET_WARM_P50_MS else "misses"
+    print(
+        f"target: warm /train p50 <= {TARGET_WARM_P50_MS:.0f} ms -> {p50_verdict} "
+        f"({ready['warm_p50_ms']} ms)"
+    )
     print(
         f"after gc.collect(): RSS {after_gc['rss_mb']} MB ({after_gc['collected']} objects "
         f"collected); growth from {half['answers']} to {last['answers']} answers: {growth} MB"
@@ -448,6 +566,12 @@ def main() -> None:
         "rss_start_mb": ready["rss_mb"],
         "rss_after_10k_mb": last["rss_mb"],
         "rss_growth_last_half_mb": growth,
+        "idle_worker_alive_mb": alive,
+        "idle_worker_stopped_mb": stopped,
+        "warm_train_p50_ms": ready["warm_p50_ms"],
+        "warm_train_p95_ms": ready["warm_p95_ms"],
+        "wake_up_s": wake["wake_up_s"],
+        "idle_s": args.idle_s,
         "growth_measured_from_answers": half["answers"],
         "worker_rss_mb": worker,
         "tensorflow_in_bot_process": bool(

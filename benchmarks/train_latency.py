@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The warm p50 a /train must stay under.
+TARGET_WARM_P50_MS = 25.0
 sys.path.insert(0, str(ROOT))
 
 from bot.training.jobs import TrainRequest  # noqa: E402
@@ -103,6 +105,8 @@ def main() -> int:
         f"runs (in-worker p50 {statistics.median(inside):.1f} ms)"
     )
     print(f"warm is {cold_p50 / warm_p50:.0f}x faster than a process per request")
+    verdict = "meets" if warm_p50 * 1000 <= TARGET_WARM_P50_MS else "misses"
+    print(f"target: warm p50 <= {TARGET_WARM_P50_MS:.0f} ms -> {verdict}")
     summary = {
         "cold_p50_s": round(cold_p50, 3),
         "warm_p50_s": round(warm_p50, 4),

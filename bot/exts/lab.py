@@ -24,6 +24,7 @@ from bot.training.jobs import (
     parse_train_options,
 )
 from bot.training.lab import TrainingLab
+from bot.training.render import warming_up_text
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
@@ -86,20 +87,28 @@ class LabCog(commands.Cog, name="Lab"):
         await interaction.response.defer(thinking=True)
         last_edit = 0.0
 
+        async def show(content: str) -> None:
+            try:
+                await interaction.edit_original_response(content=content)
+            except discord.HTTPException as error:
+                log.debug("progress edit failed: %s", error)
+
         async def progress(step: int, total: int) -> None:
             nonlocal last_edit
             now = time.monotonic()
             if now - last_edit < PROGRESS_EVERY_S:
                 return
             last_edit = now
-            try:
-                await interaction.edit_original_response(content=f"Training… step {step}/{total}")
-            except discord.HTTPException as error:
-                log.debug("progress edit failed: %s", error)
+            await show(f"Training… step {step}/{total}")
+
+        async def warming(seconds: int) -> None:
+            nonlocal last_edit
+            last_edit = time.monotonic()
+            await show(warming_up_text(seconds))
 
         try:
             member = learner_for(interaction).external_id
-            reply = await self.lab.train(member, request, progress=progress)
+            reply = await self.lab.train(member, request, progress=progress, warming=warming)
             message = render(reply)
             await interaction.edit_original_response(content=None, **message.edit_kwargs())
         except Exception as error:

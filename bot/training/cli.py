@@ -2,7 +2,10 @@
 
 It starts a pool of one worker (which imports TensorFlow, a few seconds), runs the job and
 prints the result as text, or as one JSON object with ``--json``. Bad options print one
-line on stderr and exit with status 2.
+line on stderr and exit with status 2. TensorFlow's own output goes to the log (shown with
+``LOG_LEVEL=DEBUG``), never to the terminal. When the reader of the output goes away
+early (``… | head -c 10``), the command ends quietly with status 141, as if killed by
+``SIGPIPE``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from dataclasses import replace
+from typing import TextIO
 
 from bot.errors import BadInput, TutorError
 from bot.log import get_logger, setup_logging
@@ -20,6 +25,9 @@ from bot.training.pool import PoolConfig, TrainingPool
 from bot.training.render import render_train_result
 
 log = get_logger(__name__)
+
+#: Exit status when the reader of the output went away (128 + SIGPIPE, as shells report).
+EXIT_BROKEN_PIPE = 141
 
 
 class _ArgumentError(Exception):
@@ -61,6 +69,22 @@ def format_text(result: TrainResult) -> str:
     return "\n".join(lines)
 
 
+def _write(stream: TextIO, text: str) -> bool:
+    """Write and flush ``text``; False (and ``stream`` pointed at /dev/null, so the exit
+    flush stays quiet) when its reader has gone away."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+        return False
+    return True
+
+
 async def _run(request: TrainRequest, config: PoolConfig) -> TrainResult:
     async with TrainingPool(config) as pool:
         return await pool.run(request, member_id="cli")
@@ -84,7 +108,7 @@ def main(argv: list[str], *, config: PoolConfig | None = None) -> int:
             seed=args.seed,
         )
     except (_ArgumentError, BadInput) as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        _write(sys.stderr, f"error: {exc}\n")
         return 2
     setup_logging()
     try:
@@ -100,13 +124,10 @@ def main(argv: list[str], *, config: PoolConfig | None = None) -> int:
         )
         result = asyncio.run(_run(request, one_job))
     except TutorError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        _write(sys.stderr, f"error: {exc}\n")
         return 1
-    if args.json:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-    else:
-        sys.stdout.write(format_text(result) + "\n")
-    return 0
+    text = json.dumps(result.to_dict()) if args.json else format_text(result)
+    return 0 if _write(sys.stdout, text + "\n") else EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

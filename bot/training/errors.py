@@ -7,7 +7,7 @@ from bot.errors import Busy, TutorError
 TIMEOUT_MESSAGE = "Training took too long and was stopped. Try fewer steps."
 CRASH_MESSAGE = "The training worker crashed; it has been restarted. Please try again."
 OOM_MESSAGE = "Training used too much memory and was stopped. Try fewer steps."
-BUSY_MESSAGE = "The training lab is busy — try again in a few seconds."
+BUSY_MESSAGE = "The lab is busy — try again in {seconds} s."
 UNAVAILABLE_MESSAGE = "The training lab is not running right now. Please try again later."
 
 
@@ -41,6 +41,15 @@ class TrainingUnavailable(TrainingError):
 
     def __init__(self, message: str = UNAVAILABLE_MESSAGE) -> None:
         super().__init__(message)
+
+
+class TrainingBusy(Busy):
+    """The lab has accepted all the jobs it can; ``retry_after_s`` estimates when it has
+    worked through them (from recent job timings)."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(BUSY_MESSAGE.format(seconds=retry_after_s))
 
 
 class TrainingCooldown(Busy):

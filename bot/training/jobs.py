@@ -229,6 +229,8 @@ class TrainResult:
     ``None``. ``weights_before``/``weights_after`` are only filled for tiny models.
     ``elapsed_ms`` is the time the worker spent on the job; ``worker_rss_mb`` the worker's
     resident memory afterwards. ``note`` is a one-line explanation of what happened.
+    ``warm_up_s`` is set when the job had to wait for a worker to start (the lab had
+    stopped its idle workers, or was just starting): the seconds it waited.
     """
 
     preset: str
@@ -246,6 +248,7 @@ class TrainResult:
     elapsed_ms: float = 0.0
     note: str = ""
     worker_rss_mb: float | None = None
+    warm_up_s: float | None = None
 
     @property
     def steps_run(self) -> int:
@@ -277,6 +280,7 @@ class TrainResult:
         loss_after = data.get("loss_after")
         at_step = data.get("diverged_at_step")
         rss = data.get("worker_rss_mb")
+        warm_up = data.get("warm_up_s")
         return cls(
             preset=str(data["preset"]),
             optimizer=str(data["optimizer"]),
@@ -293,4 +297,5 @@ class TrainResult:
             elapsed_ms=float(data.get("elapsed_ms", 0.0)),
             note=str(data.get("note", "")),
             worker_rss_mb=None if rss is None else float(rss),
+            warm_up_s=None if warm_up is None else float(warm_up),
         )

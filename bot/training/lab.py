@@ -14,7 +14,7 @@ from bot.core.replies import Reply
 from bot.errors import BadInput
 from bot.log import get_logger
 from bot.training.jobs import TrainRequest, parse_train_options
-from bot.training.pool import PoolConfig, ProgressCallback, TrainingPool
+from bot.training.pool import PoolConfig, ProgressCallback, TrainingPool, WarmingCallback
 from bot.training.render import render_train_result_async
 
 log = get_logger(__name__)
@@ -60,8 +60,9 @@ class TrainingLab:
 
     @property
     def started(self) -> bool:
-        """True once the worker pool exists."""
-        return self._pool is not None
+        """True while a worker is ready: the pool exists and has not stopped its workers
+        after idling. When False, the next ``/train`` waits for TensorFlow to start."""
+        return self._pool is not None and self._pool.ready
 
     async def start(self, *, wait: bool = False) -> TrainingPool:
         """Start the pool (once); ``wait`` also waits for TensorFlow to be imported."""
@@ -84,10 +85,12 @@ class TrainingLab:
         request: TrainRequest,
         *,
         progress: ProgressCallback | None = None,
+        warming: WarmingCallback | None = None,
     ) -> Reply:
-        """Run one job and render its result."""
+        """Run one job and render its result; ``warming(seconds)`` is awaited first when
+        the job has to wait for a worker to start (see :meth:`TrainingPool.run`)."""
         pool = await self.start()
-        result = await pool.run(request, member_id=member_id, progress=progress)
+        result = await pool.run(request, member_id=member_id, progress=progress, warming=warming)
         return await render_train_result_async(result)
 
     async def train_words(self, member_id: str, words: list[str]) -> Reply:

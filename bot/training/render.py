@@ -48,6 +48,12 @@ def _change(result: TrainResult) -> str:
     return text
 
 
+def warming_up_text(seconds: int) -> str:
+    """The notice while a job waits for the lab to start: ``"Warming up the lab — about
+    8 s…"``."""
+    return f"Warming up the lab — about {max(1, seconds)} s…"
+
+
 def train_title(result: TrainResult) -> str:
     """``"Training: single-step (SGD, lr 0.1)"``."""
     label = OPTIMIZER_LABELS.get(result.optimizer, result.optimizer)
@@ -58,7 +64,7 @@ def render_train_result(result: TrainResult, *, with_image: bool = True) -> Repl
     """A short, friendly reply: losses, weights (tiny models), time and a loss curve.
 
     The loss-curve PNG is attached when more than one step ran (``with_image=False``
-    skips drawing it).
+    skips drawing it). A job that waited for the lab to start shows a "Warm-up" field.
     """
     builder = ReplyBuilder(title=train_title(result))
     steps_word = "step" if result.steps == 1 else "steps"
@@ -89,6 +95,10 @@ def render_train_result(result: TrainResult, *, with_image: bool = True) -> Repl
             same = after_w == result.weights_before
             builder.add_field("Weights after", _weights(after_w) + (" (unchanged)" if same else ""))
     builder.add_field("Time", f"{result.elapsed_ms:.0f} ms", inline=True)
+    if result.warm_up_s is not None:
+        builder.add_field(
+            "Warm-up", f"{result.warm_up_s:.1f} s (the lab started first)", inline=True
+        )
     builder.footer = f"{result.steps} {steps_word} · seed {result.seed}"
     reply = builder.build()
     if with_image and result.steps > 1 and len(result.losses) > 1:

@@ -20,7 +20,14 @@ starting weights. TensorFlow runs single-threaded for predictable latency.
 
 Stdout is reserved for frames: :func:`main` duplicates the real stdout for frames and
 points file descriptor 1 (and ``sys.stdout``) at stderr, so library noise cannot corrupt
-the stream.
+the stream. Stderr is a pipe the pool reads: the worker's log records go there as marked
+JSON lines (:class:`bot.training.process.RecordLineHandler`), TensorFlow's own output as
+plain lines; the pool logs both (:func:`bot.training.process.forward_stderr`). The pool
+starts the worker with an allow-listed environment (no bot secrets).
+
+Exiting: after its last frame the worker runs the ``atexit`` handlers (coverage, logging)
+and leaves with ``os._exit``: tearing down TensorFlow's modules at interpreter exit takes
+seconds, longer than the pool's shutdown grace.
 
 Fault injection (tests only): when started with ``TUTOR_TRAINING_FAULTS=1`` in its
 environment the worker honours a job's ``"fault"`` field: ``crash`` (exit at once),
@@ -33,6 +40,7 @@ the worker's environment otherwise.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import logging
@@ -48,11 +56,13 @@ from types import FrameType
 from typing import Any, BinaryIO
 
 from bot.errors import BadInput
-from bot.log import get_logger, setup_logging
+from bot.log import get_logger
 from bot.training.jobs import OPTIMIZERS, PRESETS, TrainRequest, TrainResult, Weights
+from bot.training.process import FORCED, RecordLineHandler
 from bot.training.protocol import FAULTS_ENV, read_frame_sync, write_frame_sync
 
-log = get_logger(__name__)
+#: Named explicitly: run as ``-m``, ``__name__`` is ``__main__``.
+log = get_logger("bot.training.worker")
 
 #: Models with at most this many parameters show their weights before/after.
 TINY_MODEL_MAX_PARAMS = 8
@@ -82,10 +92,25 @@ def rss_mb() -> float | None:
 
 
 def _configure_environment() -> None:
-    """Quiet TensorFlow and keep it single-threaded; call before importing it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    """Quiet TensorFlow and keep it single-threaded; call before importing it.
+
+    The pool already sets these (:data:`bot.training.process.FORCED`); this covers a
+    worker started by hand (``--once``)."""
+    for name, value in FORCED.items():
+        os.environ.setdefault(name, value)
+
+
+def _setup_worker_logging() -> None:
+    """Send every log record to stderr as one marked line for the pool to re-log.
+
+    The level follows ``LOG_LEVEL`` (default WARNING), like the bot's own logging.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(RecordLineHandler(sys.stderr))
+    chosen = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
+    root.setLevel(chosen if chosen in logging.getLevelNamesMapping() else "WARNING")
 
 
 def seed_like_keras(seed: int) -> None:
@@ -522,7 +547,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: import TensorFlow once, then serve frames (or run one job)."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
-    setup_logging()
+    _setup_worker_logging()
     # Reserve the real stdout for frames; everything else written to fd 1 goes to stderr.
     sys.stdout.flush()
     frames_fd = os.dup(1)
@@ -549,8 +574,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     lab.warm_up(args.warm)
     serve(lab, sys.stdin.buffer, out, faults_enabled=faults_enabled, job_cpu_s=args.job_cpu_s)
+    out.flush()
     return 0
 
 
+def exit_quickly(code: int) -> None:
+    """Run the ``atexit`` handlers, flush the standard streams and leave at once."""
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+    finally:
+        os._exit(code)
+
+
+def _entry_point() -> None:
+    try:
+        code = main()
+    except SystemExit as stop:  # argparse
+        code = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    except BaseException:
+        log.exception("the training worker stopped unexpectedly")
+        code = 1
+    exit_quickly(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _entry_point()

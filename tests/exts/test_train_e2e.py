@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -86,3 +88,32 @@ async def test_no_apply_and_bad_options(fake_discord: FakeDiscord, lab_bot: Tuto
     refused = await fake_discord.wait_for_response(handle)
     assert isinstance(refused, MessageRecord)
     assert refused.ephemeral and "0.00001 to 10" in refused.content
+
+
+async def test_after_idling_the_lab_warms_up_and_still_answers(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    fake_discord.ack_deadline_s = ACK_DEADLINE_S
+    settings = bot_settings.model_copy(
+        update={"training_workers": 1, "training_cooldown_s": 0, "training_idle_s": 1.0}
+    )
+    bot = discord_bot(settings)
+    async with running_client(bot, fake_discord):
+        await fake_discord.wait_for_commands("train")
+        lab = bot.services.lab
+        assert lab is not None
+        first = await fake_discord.send_slash_command("train", user_id=ALICE_ID)
+        await final_edit(fake_discord, first)
+        deadline = time.monotonic() + 60
+        while lab.started:  # the worker stops after a second without a job
+            assert time.monotonic() < deadline, "the idle worker was not stopped"
+            await asyncio.sleep(0.1)
+
+        handle = await fake_discord.send_slash_command("train", user_id=BOB_ID)
+        result = await final_edit(fake_discord, handle)
+        contents = [m.content for m in fake_discord.messages_for(handle)]
+        assert any(c.startswith("Warming up the lab — about ") for c in contents), contents
+        shown = fields(result)
+        assert shown["Warm-up"].endswith("s (the lab started first)")
+        assert float(shown["Loss after"]) < float(shown["Loss before"])
+        assert [c.type for c in fake_discord.callbacks_for(handle)] == [DEFERRED_CHANNEL_MESSAGE]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import re
 from typing import Any
 
@@ -11,8 +13,8 @@ import pytest
 from bot.errors import Busy
 from bot.settings import Settings
 from bot.training.errors import (
-    BUSY_MESSAGE,
     TIMEOUT_MESSAGE,
+    TrainingBusy,
     TrainingCooldown,
     TrainingOutOfMemory,
     TrainingTimeout,
@@ -22,6 +24,8 @@ from bot.training.errors import (
 from bot.training.jobs import TrainRequest, TrainResult, parse_train_options
 from bot.training.pool import PoolConfig, TrainingPool
 from bot.training.render import render_train_result
+
+BUSY_PATTERN = r"The lab is busy — try again in \d+ s\."
 
 
 def _numbers(result: TrainResult) -> dict[str, Any]:
@@ -157,10 +161,35 @@ async def test_full_queue_is_busy(pool: TrainingPool) -> None:
     await asyncio.sleep(0.3)
     queued = asyncio.create_task(pool.run(TrainRequest(), member_id="q-queued"))
     await asyncio.sleep(0.1)
-    with pytest.raises(Busy, match=re.escape(BUSY_MESSAGE)):
+    with pytest.raises(TrainingBusy, match=BUSY_PATTERN) as refused:
         await pool.run(TrainRequest(), member_id="q-refused")
+    # Two slow jobs (about 1 s each, one still to come after the other) on two workers.
+    assert 1 <= refused.value.retry_after_s <= 3
     results = await asyncio.gather(*running, queued)
     assert all(r.loss_after is not None for r in results)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_burst_in_one_tick_gets_exactly_the_capacity(pool: TrainingPool) -> None:
+    await pool.wait_ready()
+    assert pool.capacity == 3  # two workers running + max_queue 1 waiting
+    job_s = pool.stats()["typical_job_s"]
+    outcomes = await asyncio.gather(
+        *(pool.run(TrainRequest(seed=i), member_id=f"burst-{i}") for i in range(50)),
+        return_exceptions=True,
+    )
+    done = [o for o in outcomes if isinstance(o, TrainResult)]
+    refused = [o for o in outcomes if isinstance(o, TrainingBusy)]
+    assert (len(done), len(refused)) == (3, 47), outcomes
+    for busy in refused:
+        assert re.fullmatch(BUSY_PATTERN, str(busy))
+        # The three accepted jobs, each as long as a typical job, on two workers.
+        assert busy.retry_after_s == max(1, math.ceil(3 * job_s / 2))
+    assert pool.stats()["accepted"] == 0 and pool.stats()["waiting"] == 0
+    # The refused members were not charged a cooldown.
+    again = await pool.run(TrainRequest(), member_id="burst-49")
+    assert again.loss_after is not None
 
 
 # -- faults (each replaces a worker) ---------------------------------------------------------
@@ -181,9 +210,20 @@ async def test_hung_job_times_out_and_worker_is_replaced(pool: TrainingPool) -> 
 
 @pytest.mark.slow
 @pytest.mark.asyncio(loop_scope="session")
-async def test_crash_is_reported_and_recovered(pool: TrainingPool) -> None:
+async def test_crash_is_reported_and_recovered(
+    pool: TrainingPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
     with pytest.raises(WorkerCrashed, match="crashed; it has been restarted"):
         await pool.run(TrainRequest(), member_id="crash", fault="crash")
+    # The worker's own warning reached the bot's log through its stderr pipe.
+    for _ in range(100):
+        forwarded = [r for r in caplog.records if "injecting fault 'crash'" in r.getMessage()]
+        if forwarded:
+            break
+        await asyncio.sleep(0.05)
+    assert [(r.name, r.levelno) for r in forwarded] == [("bot.training.worker", logging.WARNING)]
+    assert forwarded[0].getMessage().startswith("[training worker ")
     # The member may retry at once (no cooldown after a crash) and it works.
     result = await pool.run(TrainRequest(), member_id="crash")
     assert result.loss_after is not None
@@ -199,3 +239,42 @@ async def test_memory_limit_stops_the_job(pool: TrainingPool) -> None:
     await pool.wait_ready()
     result = await pool.run(TrainRequest(), member_id="after-oom")
     assert result.loss_after is not None
+
+
+async def test_a_lab_that_failed_to_start_tries_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With idle workers stopped, "no worker" is normal: a failed start must not be final."""
+    from bot.training import pool as pool_module
+    from bot.training.handle import WorkerHandle
+
+    real_sleep = asyncio.sleep
+    starts: list[str] = []
+
+    async def no_wait(_seconds: float) -> None:
+        await real_sleep(0)
+
+    async def broken_spawn(self: TrainingPool, *, warm: str) -> WorkerHandle:
+        starts.append(warm)
+        raise OSError("no TensorFlow here")
+
+    monkeypatch.setattr(asyncio, "sleep", no_wait)
+    monkeypatch.setattr(TrainingPool, "_spawn", broken_spawn)
+    pool = TrainingPool(PoolConfig(size=1, warm_start=False, cooldown_s=0, queue_timeout_s=0.5))
+    await pool.start()
+    try:
+        with pytest.raises(TrainingUnavailable):
+            await pool.run(TrainRequest(), member_id="m")
+        tried = len(starts)
+        assert tried >= 3
+        # Right after the failure the lab says so at once, without starting again.
+        with pytest.raises(TrainingUnavailable):
+            await pool.run(TrainRequest(), member_id="m")
+        assert len(starts) == tried
+        # Later, the next /train starts a worker again.
+        monkeypatch.setattr(pool_module, "FAILED_START_RETRY_S", 0.0)
+        with pytest.raises(TrainingUnavailable):
+            await pool.run(TrainRequest(), member_id="m")
+        assert len(starts) > tried
+    finally:
+        await pool.stop()

@@ -9,8 +9,8 @@ import pytest
 from bot.core.replies import Tone
 from bot.training.errors import TrainingCooldown
 from bot.training.jobs import TrainResult
-from bot.training.pool import Cooldowns
-from bot.training.render import loss_curve_png, render_train_result
+from bot.training.render import loss_curve_png, render_train_result, warming_up_text
+from bot.training.timing import Cooldowns
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -86,6 +86,15 @@ def test_diverged_reply() -> None:
     assert "diverged — try a smaller learning rate" in reply.text.lower()
     assert "step 3" in reply.text
     assert "Weights before" not in _fields(reply)
+
+
+def test_a_job_that_waited_for_the_lab_to_start_says_so() -> None:
+    assert "Warm-up" not in _fields(render_train_result(_result()))
+    fields = _fields(render_train_result(_result(warm_up_s=4.96)))
+    assert fields["Warm-up"] == "5.0 s (the lab started first)"
+    assert fields["Time"] == "3 ms"
+    assert warming_up_text(8) == "Warming up the lab — about 8 s…"
+    assert warming_up_text(0) == "Warming up the lab — about 1 s…"
 
 
 def test_multi_step_reply_attaches_a_png() -> None:
