@@ -12,7 +12,9 @@ done by :class:`bot.services.privacy.PrivacyService`.
 
 from __future__ import annotations
 
+import itertools
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,9 +73,21 @@ class ForgetChoice:
         return cls(confirmed=match["verb"] == "ok", owner=match["owner"])
 
 
+#: Export stamps end in a serial (six hex digits), counted up per stamp from a random
+#: start: no two stamps of one process are equal, two processes' only by a 1-in-16-million
+#: chance.
+_SERIAL_SPAN = 16**6
+_STAMP_SERIALS = itertools.count(secrets.randbelow(_SERIAL_SPAN))
+
+
 def export_stamp(moment: datetime) -> str:
-    """A file-name-safe timestamp (``20260105-090000``)."""
-    return moment.strftime("%Y%m%d-%H%M%S")
+    """A file-name-safe timestamp with a serial, never repeated (``20260105-090000-3fa2c1``).
+
+    Exports and import reports are named by it; two in the same second (or at the same
+    frozen clock) get different names, so neither overwrites the other.
+    """
+    serial = next(_STAMP_SERIALS) % _SERIAL_SPAN
+    return f"{moment.strftime('%Y%m%d-%H%M%S')}-{serial:06x}"
 
 
 def forget_confirmation(learner: Learner, *, buttons: bool = True) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from bot.core.content import AnyItem
@@ -38,16 +38,36 @@ class StudyItem:
         return str(self.content.difficulty)
 
 
-def pick_test_items(
-    candidates: Sequence[StudyItem], rng: random.Random, size: int = TEST_SIZE
-) -> list[StudyItem]:
+class Candidate(Protocol):
+    """What choosing a test needs of an item: its id, kind and difficulty."""
+
+    @property
+    def id(self) -> int:
+        """The item's database id."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """The question kind."""
+        ...
+
+    @property
+    def difficulty(self) -> str:
+        """``easy``, ``medium`` or ``hard``."""
+        ...
+
+
+C = TypeVar("C", bound=Candidate)
+
+
+def pick_test_items(candidates: Sequence[C], rng: random.Random, size: int = TEST_SIZE) -> list[C]:
     """Choose up to ``size`` gradable items across easy/medium/hard, easiest first.
 
     Each difficulty gets its share of :data:`TEST_TARGET_MIX` (scaled to ``size``) as far as
     the deck allows; shortfalls are filled from the other difficulties so the test is as
     long as the deck permits.
     """
-    pools: dict[str, list[StudyItem]] = {level: [] for level in DIFFICULTY_ORDER}
+    pools: dict[str, list[C]] = {level: [] for level in DIFFICULTY_ORDER}
     for item in candidates:
         if item.kind in TEST_KINDS and item.difficulty in pools:
             pools[item.difficulty].append(item)
@@ -59,7 +79,7 @@ def pick_test_items(
     quota = {level: TEST_TARGET_MIX[level] * size // total_target for level in DIFFICULTY_ORDER}
     quota["medium"] += size - sum(quota.values())
 
-    chosen: dict[str, list[StudyItem]] = {level: [] for level in DIFFICULTY_ORDER}
+    chosen: dict[str, list[C]] = {level: [] for level in DIFFICULTY_ORDER}
     for level in DIFFICULTY_ORDER:
         chosen[level] = pools[level][: quota[level]]
     # Fill any shortfall from whatever is left, preferring the middle difficulty.

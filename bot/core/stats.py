@@ -103,6 +103,7 @@ def retention(
     since: datetime,
     srs: SpacedRepetition,
     guild_id: int | None = None,
+    serverless: bool = False,
 ) -> Retention:
     """Retention: the share of reviews of already-learned cards answered correctly.
 
@@ -111,14 +112,19 @@ def retention(
     and the answer was given at or after ``since``. The attempt log does not store the card's
     state, so each item's history is replayed through ``srs`` in order; ``events`` must hold
     the member's *whole* history of every item of interest (earlier answers decide the state).
-    With ``guild_id`` set, only answers given in that server are counted (the replay still
-    uses every answer, since a card is shared across servers).
+    With ``guild_id`` set, only answers given in that server are counted (``serverless``:
+    and those given outside any server); the replay still uses every answer, since a card
+    is shared across servers.
     """
     cards: dict[int, CardState] = {}
     reviews = correct = 0
     for event in sorted(events, key=lambda e: (e.item_id, e.created_at)):
         before = cards.get(event.item_id)
-        counted = guild_id is None or event.guild_id == guild_id
+        counted = (
+            guild_id is None
+            or event.guild_id == guild_id
+            or (serverless and event.guild_id is None)
+        )
         if before is not None and before.is_review and event.created_at >= since and counted:
             reviews += 1
             correct += event.correct

@@ -255,15 +255,15 @@ class DailyQuizService:
 
     async def _pick_items(self, session: AsyncSession, guild: Guild, local_date: date) -> list[int]:
         now = self.clock.now()
-        rows = await crud.active_items(
+        rows = await crud.active_item_refs(
             session, guild_id=guild.id, deck=guild.daily_deck, kinds=DAILY_KINDS
         )
         if not rows and guild.daily_deck:
             log.warning(
                 "deck %r of guild %s has no questions; using all", guild.daily_deck, guild.id
             )
-            rows = await crud.active_items(session, guild_id=guild.id, kinds=DAILY_KINDS)
-        candidates = [row.id for row in rows if row.id is not None]
+            rows = await crud.active_item_refs(session, guild_id=guild.id, kinds=DAILY_KINDS)
+        candidates = [row.id for row in rows]
         members = await store.active_member_ids(
             session, guild_id=guild.id, since=now - daily.ACTIVE_MEMBER_LOOKBACK
         )
@@ -398,7 +398,9 @@ class DailyQuizService:
 
     async def _results(self, session: AsyncSession, quiz_id: int, quiz: DailyQuiz) -> Reply:
         guild = await session.get(Guild, quiz.guild_id)
-        attempts = await store.prompt_attempts(session, prompt_ids=quiz.prompt_ids)
+        attempts = await store.prompt_attempts(
+            session, prompt_ids=quiz.prompt_ids, guild_id=quiz.guild_id
+        )
         answers = [
             wording.MemberAnswer(
                 user_id=attempt.user_id,
@@ -503,6 +505,7 @@ class DailyQuizService:
                 item_ids=quiz.item_ids,
                 prompt_ids=quiz.prompt_ids,
                 since=quiz.posted_at or quiz.scheduled_for,
+                guild_id=quiz.guild_id,
             )
         remaining = [item for item in quiz.item_ids if item not in done]
         if not remaining:

@@ -40,20 +40,28 @@ class PracticeService:
         async with ctx.db.session() as session:
             user = await ctx.member(session, learner)
             deck, difficulty = await ctx.check_filters(session, learner, deck, difficulty)
-            rows = await crud.active_items(
-                session,
-                guild_id=learner.guild_id,
-                deck=deck,
-                kinds=MODE_KINDS[mode],
-                difficulty=difficulty,
+            # Count, then load only the chosen row: a big bank is never read whole.
+            kinds = MODE_KINDS[mode]
+            count = await crud.count_active_items(
+                session, guild_id=learner.guild_id, deck=deck, kinds=kinds, difficulty=difficulty
             )
-            if not rows:
+            row = None
+            if count:
+                row = await crud.nth_active_item(
+                    session,
+                    ctx.rng.randrange(count),
+                    guild_id=learner.guild_id,
+                    deck=deck,
+                    kinds=kinds,
+                    difficulty=difficulty,
+                )
+            if row is None:
                 where = f" in {deck}" if deck else ""
                 level = f" at {difficulty} level" if difficulty else ""
                 raise NotFound(
                     f"No {MODE_NOUNS[mode]}{level}{where} yet. Try another deck or difficulty."
                 )
-            item = ctx.items.of_row(ctx.rng.choice(rows))
+            item = ctx.items.of_row(row)
             prompt = await ctx.new_prompt(session, item, None if shared else user, learner, mode)
             reply = question_reply(item, prompt_id_of(prompt), private=not shared)
             await session.commit()

@@ -44,8 +44,9 @@ class ReviewService:
         row = await crud.next_due_item(session, user_id=user_id, guild_id=learner.guild_id, now=now)
         label = "Review"
         if row is None:
+            # Another server's own questions don't use up this server's new-card budget.
             new_today = await crud.count_new_since(
-                session, user_id=user_id, since=ctx.today_start(timezone)
+                session, user_id=user_id, guild_id=learner.guild_id, since=ctx.today_start(timezone)
             )
             if new_today < new_per_day:
                 row = await crud.next_new_item(session, user_id=user_id, guild_id=learner.guild_id)

@@ -60,12 +60,21 @@ class StatsService:
     ) -> StatsSummary:
         """The numbers behind :meth:`stats` (``member``: another member, in this server).
 
+        In a server every figure is that server's: answers, accuracy, streak, retention and
+        the chart count only the answers given there (the member's own figures also those
+        given outside any server), due cards, new cards and mastery only the items visible
+        there (bundled ones and the server's own). Nothing of another server shows. In DMs
+        and the console without a server the answer figures cover every answer, as before.
+
         Raises :class:`NotFound` when ``member`` has never studied with the bot (no row is
         created for them).
         """
         ctx = self.context
+        guild_id = learner.guild_id
+        # The member's own figures also count their answers outside any server (DMs, the
+        # console before it had a server); another member's only those given here.
+        serverless = member is None
         async with ctx.db.session() as session:
-            scope: int | None = None
             if member is None:
                 user = await ctx.member(session, learner)
                 await session.commit()
@@ -76,33 +85,48 @@ class StatsService:
                 if found is None:
                     who = member.display_name or "That member"
                     raise NotFound(f"{who} hasn't studied with me yet — nothing to show.")
-                user, scope = found, learner.guild_id
+                user = found
             user_id = user_id_of(user)
             tz, new_per_day = await ctx.study_preferences(session, learner)
             now = ctx.now()
             today = local_date(now, tz)
             answered, correct = await stats_store.answer_totals(
-                session, user_id=user_id, guild_id=scope
+                session, user_id=user_id, guild_id=guild_id, serverless=serverless
             )
             answers = await stats_store.answers_since(
-                session, user_id=user_id, since=now - STREAK_LOOKBACK, guild_id=scope
+                session,
+                user_id=user_id,
+                since=now - STREAK_LOOKBACK,
+                guild_id=guild_id,
+                serverless=serverless,
             )
             streak = current_streak({local_date(t, tz) for t, _ in answers}, today)
             window_start = now - timedelta(days=STATS_WINDOW_DAYS)
             histories = await stats_store.review_histories(
-                session, user_id=user_id, since=window_start
+                session,
+                user_id=user_id,
+                since=window_start,
+                guild_id=guild_id,
+                serverless=serverless,
             )
-            due = await crud.count_due(session, user_id=user_id, guild_id=learner.guild_id, now=now)
+            due = await crud.count_due(session, user_id=user_id, guild_id=guild_id, now=now)
             new_today = await crud.count_new_since(
-                session, user_id=user_id, since=ctx.today_start(tz)
+                session, user_id=user_id, guild_id=guild_id, since=ctx.today_start(tz)
             )
-            unseen = await crud.count_unseen(session, user_id=user_id, guild_id=learner.guild_id)
+            unseen = await crud.count_unseen(session, user_id=user_id, guild_id=guild_id)
             new_available = min(unseen, max(0, new_per_day - new_today))
             decks = tuple(
                 DeckMastery(deck=deck, total=total, seen=seen, mastered=mastered)
                 for deck, total, seen, mastered in await crud.mastery_rows(
-                    session, user_id=user_id, guild_id=learner.guild_id
+                    session, user_id=user_id, guild_id=guild_id
                 )
+            )
+            kept = retention(
+                histories,
+                since=window_start,
+                srs=ctx.srs,
+                guild_id=guild_id,
+                serverless=serverless,
             )
             return StatsSummary(
                 answered=answered,
@@ -111,7 +135,7 @@ class StatsService:
                 due_now=due,
                 new_available=new_available,
                 decks=decks,
-                retention=retention(histories, since=window_start, srs=ctx.srs, guild_id=scope),
+                retention=kept,
                 activity=daily_activity(answers, today=today, tz_name=tz),
             )
 

@@ -28,10 +28,12 @@ class StudyTestService:
         async with ctx.db.session() as session:
             user = await ctx.member(session, learner)
             deck, _ = await ctx.check_filters(session, learner, deck, None)
-            rows = await crud.active_items(
+            refs = await crud.active_item_refs(
                 session, guild_id=learner.guild_id, deck=deck, kinds=("mcq", "practice")
             )
-            chosen = pick_test_items([ctx.items.of_row(r) for r in rows], ctx.rng, TEST_SIZE)
+            picked = pick_test_items(refs, ctx.rng, TEST_SIZE)
+            rows = await crud.items_by_ids(session, [ref.id for ref in picked])
+            chosen = [ctx.items.of_row(row) for row in rows]
             if not chosen:
                 raise NotFound("There are no questions to test you on yet. Try another deck.")
             run = await crud.create_study_session(

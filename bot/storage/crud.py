@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache, reduce
 from typing import Any
 
 from fsrs import State
-from sqlalchemy import Integer, func
+from sqlalchemy import Integer, bindparam, func, or_, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.core.content import DeckLibrary, item_to_dict
 from bot.core.scheduling import CARD_COLUMNS, CardState
@@ -179,6 +182,31 @@ def _scope(guild_id: int | None) -> Any:
     return (col(Item.guild_id).is_(None)) | (col(Item.guild_id) == guild_id)
 
 
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """An item's id, kind and difficulty: enough to choose questions without payloads."""
+
+    id: int
+    kind: str
+    difficulty: str
+
+
+def _active_filter(
+    guild_id: int | None,
+    deck: str | None,
+    kinds: Sequence[str] | None,
+    difficulty: str | None,
+) -> list[Any]:
+    conditions: list[Any] = [col(Item.active).is_(True), _scope(guild_id)]
+    if deck:
+        conditions.append(Item.deck == deck)
+    if kinds:
+        conditions.append(col(Item.kind).in_(list(kinds)))
+    if difficulty:
+        conditions.append(Item.difficulty == difficulty)
+    return conditions
+
+
 async def active_items(
     session: AsyncSession,
     *,
@@ -187,15 +215,112 @@ async def active_items(
     kinds: Sequence[str] | None = None,
     difficulty: str | None = None,
 ) -> list[Item]:
-    """Active items visible in ``guild_id``, optionally filtered, in deck order."""
-    statement = select(Item).where(col(Item.active).is_(True), _scope(guild_id))
-    if deck:
-        statement = statement.where(Item.deck == deck)
-    if kinds:
-        statement = statement.where(col(Item.kind).in_(list(kinds)))
-    if difficulty:
-        statement = statement.where(Item.difficulty == difficulty)
+    """Active items visible in ``guild_id``, optionally filtered, in deck order.
+
+    Loads every payload: for choosing among a big bank use :func:`count_active_items` with
+    :func:`nth_active_item`, or :func:`active_item_refs`.
+    """
+    statement = select(Item).where(*_active_filter(guild_id, deck, kinds, difficulty))
     return list((await session.exec(statement.order_by(col(Item.id)))).all())
+
+
+def _pick_parts(
+    guild_id: int | None,
+    deck: str | None,
+    kinds: Sequence[str] | None,
+    difficulty: str | None,
+) -> list[list[Any]]:
+    """The filter as one condition list per scope part, each a range of ``ix_items_pick``."""
+    common: list[Any] = [col(Item.active).is_(True)]
+    if kinds:
+        common.append(col(Item.kind).in_(list(kinds)))
+    if deck:
+        common.append(Item.deck == deck)
+    if difficulty:
+        common.append(Item.difficulty == difficulty)
+    parts: list[Any] = [col(Item.guild_id).is_(None)]
+    if guild_id is not None:
+        parts.append(col(Item.guild_id) == guild_id)
+    return [[part, *common] for part in parts]
+
+
+async def count_active_items(
+    session: AsyncSession,
+    *,
+    guild_id: int | None,
+    deck: str | None = None,
+    kinds: Sequence[str] | None = None,
+    difficulty: str | None = None,
+) -> int:
+    """How many items :func:`active_items` would return, counted on ``ix_items_pick``."""
+    total = 0
+    for conditions in _pick_parts(guild_id, deck, kinds, difficulty):
+        statement = select(func.count()).select_from(Item).where(*conditions)
+        total += int((await session.exec(statement)).one())
+    return total
+
+
+async def nth_active_item(
+    session: AsyncSession,
+    index: int,
+    *,
+    guild_id: int | None,
+    deck: str | None = None,
+    kinds: Sequence[str] | None = None,
+    difficulty: str | None = None,
+) -> Item | None:
+    """Item number ``index`` (from 0, ``< count_active_items``) in a fixed order of the
+    filtered items: the bundled ones, then the server's, each in ``ix_items_pick`` order.
+
+    Walks the index to that position and reads that one item row: with a random ``index``
+    this is a fair random pick that never loads the bank.
+    """
+    for conditions in _pick_parts(guild_id, deck, kinds, difficulty):
+        size = int(
+            (await session.exec(select(func.count()).select_from(Item).where(*conditions))).one()
+        )
+        if index >= size:
+            index -= size
+            continue
+        position = (
+            select(col(Item.id))
+            .where(*conditions)
+            .order_by(col(Item.kind), col(Item.deck), col(Item.difficulty), col(Item.id))
+            .offset(index)
+            .limit(1)
+        )
+        item_id = (await session.exec(position)).first()
+        return None if item_id is None else await session.get(Item, item_id)
+    return None
+
+
+async def active_item_refs(
+    session: AsyncSession,
+    *,
+    guild_id: int | None,
+    deck: str | None = None,
+    kinds: Sequence[str] | None = None,
+    difficulty: str | None = None,
+) -> list[ItemRef]:
+    """:func:`active_items` as :class:`ItemRef` (no payloads), in deck order."""
+    statement = (
+        select(col(Item.id), col(Item.kind), col(Item.difficulty))
+        .where(*_active_filter(guild_id, deck, kinds, difficulty))
+        .order_by(col(Item.id))
+    )
+    rows = (await session.exec(statement)).all()
+    return [ItemRef(id=i or 0, kind=k, difficulty=d) for i, k, d in rows]
+
+
+async def items_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Item]:
+    """The items with these ids, in the order given (missing ones left out)."""
+    if not ids:
+        return []
+    found = {
+        item.id: item
+        for item in (await session.exec(select(Item).where(col(Item.id).in_(list(ids))))).all()
+    }
+    return [found[i] for i in ids if i in found]
 
 
 async def deck_names(session: AsyncSession, *, guild_id: int | None) -> list[str]:
@@ -251,23 +376,70 @@ async def save_review_state(
     return row
 
 
-async def next_due_item(
-    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
-) -> Item | None:
-    """The member's most overdue item visible here, or None when nothing is due."""
-    statement = (
+# The due queue's statements are built once, with bound parameters (``user_id``,
+# ``guild_id``, ``now``, ``since``, ``cap``): building a statement like these in
+# SQLAlchemy costs as much as SQLite takes to run it, and a member's pick runs several.
+
+
+def _visible_parts(with_guild: bool) -> list[Any]:
+    """:func:`_scope` as disjoint conditions, each one range of ``ix_items_guild_active_id``.
+
+    An ``OR`` of the two makes the database merge both ranges and sort them; a query per
+    part walks its range already in deck (id) order. The server is ``:guild_id``.
+    """
+    parts: list[Any] = [col(Item.guild_id).is_(None)]
+    if with_guild:
+        parts.append(col(Item.guild_id) == bindparam("guild_id"))
+    return parts
+
+
+def _visible(with_guild: bool) -> Any:
+    """Active and in :func:`_scope`, for a prebuilt statement (the server is ``:guild_id``)."""
+    return or_(*_visible_parts(with_guild)) & col(Item.active).is_(True)
+
+
+def _due_cards(with_guild: bool) -> Any:
+    """The member's visible cards due at ``:now``: a range of the covering due index."""
+    return (
+        select(col(ReviewState.item_id))
+        .join(Item, col(ReviewState.item_id) == col(Item.id))
+        .where(
+            ReviewState.user_id == bindparam("user_id"),
+            col(ReviewState.due) <= bindparam("now"),
+            _visible(with_guild),
+        )
+    )
+
+
+@cache
+def _next_due_statement(with_guild: bool) -> SelectOfScalar[Item]:
+    return (
         select(Item)
         .join(ReviewState, col(ReviewState.item_id) == col(Item.id))
         .where(
-            ReviewState.user_id == user_id,
-            col(ReviewState.due) <= now,
-            col(Item.active).is_(True),
-            _scope(guild_id),
+            ReviewState.user_id == bindparam("user_id"),
+            col(ReviewState.due) <= bindparam("now"),
+            _visible(with_guild),
         )
         .order_by(col(ReviewState.due))
         .limit(1)
     )
-    return (await session.exec(statement)).first()
+
+
+async def next_due_item(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+) -> Item | None:
+    """The member's most overdue item visible here, or None when nothing is due."""
+    params = {"user_id": user_id, "guild_id": guild_id, "now": now}
+    return (await session.exec(_next_due_statement(guild_id is not None), params=params)).first()
+
+
+@cache
+def _count_due_statement(with_guild: bool, capped: bool) -> SelectOfScalar[int]:
+    due = _due_cards(with_guild)
+    if capped:
+        due = due.limit(bindparam("cap"))
+    return select(func.count()).select_from(due.subquery())
 
 
 async def count_due(
@@ -282,20 +454,9 @@ async def count_due(
 
     A capped count stops early, which keeps the review footer cheap for a big backlog.
     """
-    due = (
-        select(col(ReviewState.item_id))
-        .join(Item, col(ReviewState.item_id) == col(Item.id))
-        .where(
-            ReviewState.user_id == user_id,
-            col(ReviewState.due) <= now,
-            col(Item.active).is_(True),
-            _scope(guild_id),
-        )
-    )
-    if cap is not None:
-        due = due.limit(cap)
-    statement = select(func.count()).select_from(due.subquery())
-    return int((await session.exec(statement)).one())
+    statement = _count_due_statement(guild_id is not None, cap is not None)
+    params = {"user_id": user_id, "guild_id": guild_id, "now": now, "cap": cap}
+    return int((await session.exec(statement, params=params)).one())
 
 
 async def next_due_after(
@@ -316,42 +477,98 @@ async def next_due_after(
     return (await session.exec(statement)).one()
 
 
-async def count_new_since(session: AsyncSession, *, user_id: int, since: datetime) -> int:
-    """Items the member saw for the first time at or after ``since``."""
+async def count_new_since(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, since: datetime
+) -> int:
+    """Items visible in ``guild_id`` the member saw for the first time at or after ``since``.
+
+    Another server's own items never count, so neither a server's new-card budget nor its
+    figures show what the member studied in other servers. A range of
+    ``ix_review_states_user_first_seen`` (today's cards only, however many the member has),
+    each checked against its item by primary key.
+    """
     statement = (
         select(func.count())
         .select_from(ReviewState)
-        .where(ReviewState.user_id == user_id, col(ReviewState.first_seen_at) >= since)
+        .join(Item, col(Item.id) == col(ReviewState.item_id))
+        .where(
+            ReviewState.user_id == user_id,
+            col(ReviewState.first_seen_at) >= since,
+            _scope(guild_id),
+        )
     )
     return int((await session.exec(statement)).one())
 
 
-def _unseen(user_id: int) -> Any:
-    seen = select(ReviewState.item_id).where(ReviewState.user_id == user_id)
-    return col(Item.id).not_in(seen)
+def _first_unseen(part: Any) -> Any:
+    """The id of the first active item of ``part`` that ``:user_id`` has no card for.
+
+    Walks the part's items in id order on ``ix_items_guild_active_id`` and probes the
+    ``(user_id, item_id)`` key of each: an anti-join, which SQLite runs a little faster
+    as ``LEFT JOIN … IS NULL`` than as ``NOT EXISTS``.
+    """
+    card = (col(ReviewState.user_id) == bindparam("user_id")) & (
+        col(ReviewState.item_id) == col(Item.id)
+    )
+    return (
+        select(col(Item.id))
+        .outerjoin(ReviewState, card)
+        .where(part, col(Item.active).is_(True), col(ReviewState.item_id).is_(None))
+        .order_by(col(Item.id))
+        .limit(1)
+        .subquery()
+    )
+
+
+@cache
+def _next_new_statement(with_guild: bool) -> SelectOfScalar[Item]:
+    firsts = [_first_unseen(part) for part in _visible_parts(with_guild)]
+    candidates = union_all(*(select(first.c.id) for first in firsts))
+    return select(Item).where(col(Item.id).in_(candidates)).order_by(col(Item.id)).limit(1)
 
 
 async def next_new_item(
     session: AsyncSession, *, user_id: int, guild_id: int | None
 ) -> Item | None:
-    """The first item (in deck order) the member has never seen."""
-    statement = (
-        select(Item)
-        .where(col(Item.active).is_(True), _scope(guild_id), _unseen(user_id))
-        .order_by(col(Item.id))
-        .limit(1)
+    """The first item (in deck order) the member has never seen.
+
+    The first unseen item of each scope (bundled, the server's own) is found by walking
+    that scope's items in order; the lower id wins. The cost grows with the cards the
+    member has before their first unseen item, not with the number of items.
+    """
+    statement = _next_new_statement(guild_id is not None)
+    params = {"user_id": user_id, "guild_id": guild_id}
+    return (await session.exec(statement, params=params)).first()
+
+
+@cache
+def _count_unseen_statement(with_guild: bool) -> SelectOfScalar[int]:
+    totals = [
+        select(func.count())
+        .select_from(Item)
+        .where(part, col(Item.active).is_(True))
+        .scalar_subquery()
+        for part in _visible_parts(with_guild)
+    ]
+    seen = (
+        select(func.count())
+        .select_from(ReviewState)
+        .join(Item, col(Item.id) == col(ReviewState.item_id))
+        .where(ReviewState.user_id == bindparam("user_id"), _visible(with_guild))
+        .scalar_subquery()
     )
-    return (await session.exec(statement)).first()
+    return select(reduce(operator.add, totals) - seen)
 
 
 async def count_unseen(session: AsyncSession, *, user_id: int, guild_id: int | None) -> int:
-    """How many visible items the member has never seen."""
-    statement = (
-        select(func.count())
-        .select_from(Item)
-        .where(col(Item.active).is_(True), _scope(guild_id), _unseen(user_id))
-    )
-    return int((await session.exec(statement)).one())
+    """How many visible items the member has never seen.
+
+    The scope's active items (counted on ``ix_items_guild_active_id`` alone) minus the
+    member's cards of them: no probe per item, so a big bank costs one index range.
+    """
+    statement = _count_unseen_statement(guild_id is not None)
+    params = {"user_id": user_id, "guild_id": guild_id}
+    return int((await session.exec(statement, params=params)).one())
 
 
 # -- prompts, sessions and attempts -------------------------------------------------------
@@ -466,11 +683,18 @@ async def record_audit(
 # -- statistics ---------------------------------------------------------------------------
 
 
-async def attempt_totals(session: AsyncSession, *, user_id: int) -> tuple[int, int]:
-    """(answers, correct answers) of the member, everywhere."""
+async def attempt_totals(
+    session: AsyncSession, *, user_id: int, guild_id: int | None = None
+) -> tuple[int, int]:
+    """(answers, correct answers) of the member: everywhere, or given in ``guild_id`` only.
+
+    A server's figures never include the answers given in another server.
+    """
     statement = select(
         func.count(), func.coalesce(func.sum(func.cast(col(Attempt.correct), Integer)), 0)
     ).where(Attempt.user_id == user_id)
+    if guild_id is not None:
+        statement = statement.where(col(Attempt.guild_id) == guild_id)
     answered, correct = (await session.exec(statement)).one()
     return int(answered), int(correct)
 
@@ -478,7 +702,11 @@ async def attempt_totals(session: AsyncSession, *, user_id: int) -> tuple[int, i
 async def mastery_rows(
     session: AsyncSession, *, user_id: int, guild_id: int | None
 ) -> list[tuple[str, int, int, int]]:
-    """Per visible deck: (deck, total items, items seen, items in FSRS Review state)."""
+    """Per visible deck: (deck, total items, items seen, items in FSRS Review state).
+
+    Only items visible in ``guild_id`` (bundled ones and that server's own) are counted;
+    another server's own items and the member's cards of them never show.
+    """
     seen = func.count(col(ReviewState.item_id))
     mastered = func.sum(func.cast(col(ReviewState.state) == State.Review.value, Integer))
     statement = (

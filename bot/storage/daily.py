@@ -194,15 +194,15 @@ async def review_schedules(
 
 
 async def prompt_attempts(
-    session: AsyncSession, *, prompt_ids: Sequence[int]
+    session: AsyncSession, *, prompt_ids: Sequence[int], guild_id: int
 ) -> list[tuple[Attempt, User]]:
-    """Every answer to the given prompts, with the member, oldest first."""
+    """Every answer given on server ``guild_id`` to the prompts, with the member, oldest first."""
     if not prompt_ids:
         return []
     statement = (
         select(Attempt, User)
         .join(User, col(User.id) == col(Attempt.user_id))
-        .where(col(Attempt.prompt_id).in_(list(prompt_ids)))
+        .where(col(Attempt.prompt_id).in_(list(prompt_ids)), col(Attempt.guild_id) == guild_id)
         .order_by(col(Attempt.id))
     )
     return [(attempt, user) for attempt, user in (await session.exec(statement)).all()]
@@ -215,12 +215,21 @@ async def answered_daily_items(
     item_ids: Sequence[int],
     prompt_ids: Sequence[int],
     since: datetime,
+    guild_id: int,
 ) -> set[int]:
-    """Items of a quiz the member answered: live (its prompts) or as a catch-up since then."""
+    """Items of a quiz the member answered: live (its prompts) or as a catch-up since then.
+
+    A catch-up answer counts only when given on the quiz's server ``guild_id``: the same
+    item in another server's daily quiz is that server's business.
+    """
     if not item_ids:
         return set()
     live = col(Attempt.prompt_id).in_(list(prompt_ids or [-1]))
-    catch_up = and_(col(Attempt.mode) == "daily", col(Attempt.created_at) >= since)
+    catch_up = and_(
+        col(Attempt.mode) == "daily",
+        col(Attempt.created_at) >= since,
+        col(Attempt.guild_id) == guild_id,
+    )
     statement = select(Attempt.item_id).where(
         Attempt.user_id == user_id, col(Attempt.item_id).in_(list(item_ids)), or_(live, catch_up)
     )

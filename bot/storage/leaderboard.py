@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, func
+from sqlalchemy import Integer, func, or_, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,46 +62,77 @@ async def leaderboard_rows(
     ]
 
 
+def _answered_in(guild_id: int | None, *, serverless: bool) -> Any:
+    """Which of a member's answers count: everywhere, or one server's.
+
+    With ``guild_id`` None every answer counts (DMs and the console without a server). With
+    a server only the answers given there (``attempts.guild_id``), never another server's;
+    ``serverless`` adds the answers given outside any server, which belong to no server.
+    """
+    if guild_id is None:
+        return true()
+    here = col(Attempt.guild_id) == guild_id
+    return or_(here, col(Attempt.guild_id).is_(None)) if serverless else here
+
+
 async def answer_totals(
-    session: AsyncSession, *, user_id: int, guild_id: int | None = None
+    session: AsyncSession, *, user_id: int, guild_id: int | None = None, serverless: bool = False
 ) -> tuple[int, int]:
-    """(answers, correct answers) of the member: everywhere, or in one server only."""
+    """(answers, correct answers) of the member: everywhere, or in one server only.
+
+    ``serverless`` also counts, with ``guild_id``, the answers given outside any server.
+    """
     statement = select(func.count(col(Attempt.id)), _correct_sum()).where(
-        Attempt.user_id == user_id
+        Attempt.user_id == user_id, _answered_in(guild_id, serverless=serverless)
     )
-    if guild_id is not None:
-        statement = statement.where(col(Attempt.guild_id) == guild_id)
     answered, correct = (await session.exec(statement)).one()
     return int(answered), int(correct)
 
 
 async def answers_since(
-    session: AsyncSession, *, user_id: int, since: datetime, guild_id: int | None = None
+    session: AsyncSession,
+    *,
+    user_id: int,
+    since: datetime,
+    guild_id: int | None = None,
+    serverless: bool = False,
 ) -> list[tuple[datetime, bool]]:
     """(time, correct) of the member's answers since ``since`` (streaks and the chart).
 
-    With ``guild_id`` only the answers given in that server.
+    With ``guild_id`` only the answers given in that server (``serverless``: and outside
+    any server).
     """
     statement = select(Attempt.created_at, Attempt.correct).where(
-        Attempt.user_id == user_id, col(Attempt.created_at) >= since
+        Attempt.user_id == user_id,
+        col(Attempt.created_at) >= since,
+        _answered_in(guild_id, serverless=serverless),
     )
-    if guild_id is not None:
-        statement = statement.where(col(Attempt.guild_id) == guild_id)
     return [(when, bool(correct)) for when, correct in (await session.exec(statement)).all()]
 
 
 async def review_histories(
-    session: AsyncSession, *, user_id: int, since: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    since: datetime,
+    guild_id: int | None = None,
+    serverless: bool = False,
 ) -> list[AnswerEvent]:
     """The member's whole answer history of every item they answered since ``since``.
 
     Retention replays each item's history through FSRS to know the card's state before each
-    answer, so earlier answers of those items are included; items not answered recently
-    are not loaded. Ordered by item, then time.
+    answer, so earlier answers of those items are included (wherever they were given: a
+    card is shared by every server); items not answered recently are not loaded, and with
+    ``guild_id`` neither are items not answered recently in that server (``serverless``:
+    or outside any server). Ordered by item, then time.
     """
     recent = (
         select(Attempt.item_id)
-        .where(Attempt.user_id == user_id, col(Attempt.created_at) >= since)
+        .where(
+            Attempt.user_id == user_id,
+            col(Attempt.created_at) >= since,
+            _answered_in(guild_id, serverless=serverless),
+        )
         .distinct()
     )
     statement = (

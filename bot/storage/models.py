@@ -42,7 +42,8 @@ class Guild(SQLModel, table=True):
     daily_questions: int = 1
     daily_deck: str | None = Field(default=None, max_length=64)
     daily_window_minutes: int = 60
-    #: Members with this role may manage the server's questions (besides Manage Messages).
+    #: Members with this role may manage the server's questions (as does server-wide Manage
+    #: Messages).
     moderator_role_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
@@ -79,6 +80,11 @@ class Item(SQLModel, table=True):
         Index("ix_items_scope", "guild_id", "deck", "active"),
         # Covering index: scope checks in the due queue never read the JSON payload.
         Index("ix_items_id_active_guild", "id", "active", "guild_id"),
+        # The active items of one scope (bundled, or one server's) in deck order: the walk
+        # that finds a member's next new item, and the count of a scope's items.
+        Index("ix_items_guild_active_id", "guild_id", "active", "id"),
+        # Choosing a random question of a scope, kind, deck and level from the index alone.
+        Index("ix_items_pick", "guild_id", "active", "kind", "deck", "difficulty", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -103,8 +109,10 @@ class ReviewState(SQLModel, table=True):
 
     __tablename__ = "review_states"
     __table_args__ = (
-        Index("ix_review_states_user_due", "user_id", "due"),
+        # A member's cards by due time (the due queue; covering, so no table reads).
         Index("ix_review_states_user_due_item", "user_id", "due", "item_id"),
+        # A member's cards by first sight (today's new cards, against the daily cap).
+        Index("ix_review_states_user_first_seen", "user_id", "first_seen_at"),
     )
 
     user_id: int = Field(foreign_key="users.id", primary_key=True)
