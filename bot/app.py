@@ -2,7 +2,9 @@
 
 Every entry point of ``python -m bot`` (the console, the Discord bot, ``health``,
 ``content`` and ``train``) starts here, so each setting means the same thing everywhere.
-Nothing below this module reads the environment.
+Nothing below this module reads the environment. The services, the database layer and
+the lab are imported when an entry point needs them, so ``content check`` and a bad
+setting answer without loading them.
 """
 
 from __future__ import annotations
@@ -17,29 +19,21 @@ from bot.core.content import load_library
 from bot.core.scheduling import SchedulerConfig
 from bot.errors import TutorError
 from bot.log import get_logger
-from bot.services.container import Services
-from bot.services.daily_quiz import DailyQuizService
-from bot.services.leaderboard import LeaderboardService
-from bot.services.privacy import PrivacyService
-from bot.services.question_bank import QuestionBankService
-from bot.services.reminders import ReminderService
-from bot.services.server_settings import ServerSettingsService
-from bot.services.study import StudyServices
-from bot.services.study_context import StudyConfig, StudyContext
 from bot.settings import Settings
-from bot.storage.answer_store import open_answer_store
-from bot.storage.db import Database
-from bot.training.lab import TrainingLab
-from bot.training.pool import PoolConfig
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
+    from bot.services.container import Services
+    from bot.services.study_context import StudyConfig
+    from bot.training.pool import PoolConfig
 
 log = get_logger(__name__)
 
 
 def study_config(settings: Settings) -> StudyConfig:
     """The study services' settings from the process settings."""
+    from bot.services.study_context import StudyConfig
+
     return StudyConfig(
         new_items_per_day=settings.new_items_per_day,
         timezone=settings.study_timezone,
@@ -79,6 +73,19 @@ async def open_services(
     Raises :class:`~bot.errors.ContentError` or :class:`~bot.errors.StorageError` with a
     one-line message when the content folder or the database cannot be used.
     """
+    from bot.services.container import Services
+    from bot.services.daily_quiz import DailyQuizService
+    from bot.services.leaderboard import LeaderboardService
+    from bot.services.privacy import PrivacyService
+    from bot.services.question_bank import QuestionBankService
+    from bot.services.reminders import ReminderService
+    from bot.services.server_settings import ServerSettingsService
+    from bot.services.study import StudyServices
+    from bot.services.study_context import StudyContext
+    from bot.storage.answer_store import open_answer_store
+    from bot.storage.db import Database
+    from bot.training.lab import TrainingLab
+
     library = load_library(settings.content_dir)
     for problem in library.problems:
         log.warning("content problem: %s", problem)
@@ -128,6 +135,13 @@ async def open_services(
 # -- entry points ---------------------------------------------------------------------------
 
 
+def _say(line: str) -> None:
+    """One line on stderr; text from files or settings cannot drive the terminal."""
+    from bot.console.render import safe_text
+
+    sys.stderr.write(f"{safe_text(line)}\n")
+
+
 #: Exit code when the tutor cannot start (bad setting, database or content folder).
 CANNOT_START = 2
 
@@ -139,13 +153,13 @@ async def run_console(settings: Settings, user: str) -> int:
     try:
         services = await open_services(settings, console=True)
     except TutorError as error:
-        sys.stderr.write(f"{error.message}\n")
+        _say(error.message)
         return CANNOT_START
     try:
         app = console_app(services, user=user, data_dir=settings.database_dir)
         return await app.run()
     except TutorError as error:
-        sys.stderr.write(f"{error.message}\n")
+        _say(error.message)
         return 1
     except Exception:
         incident = uuid.uuid4().hex[:8]
@@ -161,21 +175,23 @@ async def check_health(settings: Settings) -> int:
 
     Exit 1 means unhealthy (Docker's meaning); a bad setting never gets here (exit 2).
     """
+    from bot.storage.db import Database
+
     try:
         database = Database(settings.database_url)
     except TutorError as error:
-        sys.stderr.write(f"unhealthy: {error.message}\n")
+        _say(f"unhealthy: {error.message}")
         return 1
     try:
         library = load_library(settings.content_dir)
         await database.connect()
     except TutorError as error:
-        sys.stderr.write(f"unhealthy: {error.message}\n")
+        _say(f"unhealthy: {error.message}")
         return 1
     finally:
         await database.close()
     if library.problems:
-        sys.stderr.write(f"unhealthy: {library.problems[0]}\n")
+        _say(f"unhealthy: {library.problems[0]}")
         return 1
     sys.stdout.write(f"ok: {len(library.decks)} decks, database reachable\n")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -9,11 +10,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from bot import PROJECT_ROOT
 from bot.app import run_content
+from bot.console.content_cli import main as content_main
 from bot.settings import Settings, get_settings
 
 DECKS = Path(__file__).resolve().parent / "data" / "decks"
@@ -87,10 +91,10 @@ def test_check_reports_missing_paths(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_check_reports_a_missing_content_dir(
-    content_dir: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    content_dir.rmdir()
-    assert main(["check"]) == 2
+    # The settings refuse a missing CONTENT_DIR at start-up; the command checks it too.
+    assert content_main(["check"], content_dir=tmp_path / "gone") == 2
     assert "Set CONTENT_DIR or restore the content/ folder." in capsys.readouterr().err
 
 
@@ -170,3 +174,104 @@ def test_module_entry_point_checks_the_shipped_content() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "All good" in result.stderr
+
+
+# --------------------------------------------------------------------------- a big deck
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _big_deck(size: int) -> list[dict[str, Any]]:
+    """``size`` deep copies of the shipped items, each with a new id."""
+    shipped: list[dict[str, Any]] = []
+    for path in sorted((PROJECT_ROOT / "content").glob("*.yaml")):
+        shipped.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["items"])
+    items = [copy.deepcopy(shipped[index % len(shipped)]) for index in range(size)]
+    for index, item in enumerate(items):
+        item["id"] = f"item-{index:04d}"
+    return items
+
+
+def _line(text: str, item_id: str, field: str = "id") -> int:
+    """The line of ``field`` in the item ``item_id`` of a dumped deck."""
+    lines = text.splitlines()
+    start = lines.index(f"- id: {item_id}")
+    if field == "id":
+        return start + 1
+    for number in range(start + 1, len(lines)):
+        if lines[number].startswith(f"  {field}:"):
+            return number + 1
+    raise AssertionError(f"no {field} in {item_id}")
+
+
+def _block(text: str, item_id: str) -> list[str]:
+    """The lines of the item ``item_id`` of a dumped deck."""
+    lines = text.splitlines()
+    start = lines.index(f"- id: {item_id}")
+    end = next(n for n in range(start + 1, len(lines)) if lines[n].startswith("- id: "))
+    return lines[start:end]
+
+
+def test_check_reports_every_problem_of_a_generated_deck(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = _big_deck(1200)
+    assert items[900]["kind"] in ("mcq", "practice")
+    items[700]["id"] = "item-0003"  # a duplicate of an early id
+    items[900]["answer"] = "F"  # past the options
+    items[1000]["anwser"] = "A"  # a typo'd field
+    items[1100]["id"] = "item-1100"
+    first_text = next(key for key in ("front", "question", "prompt") if key in items[1100])
+    items[1100][first_text] = "\u200b"  # only a zero-width space
+    deck = {"deck": "generated", "title": "Generated", "items": items}
+    text = yaml.dump(deck, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
+    path = tmp_path / "generated.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    assert main(["check", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    invisible = "has only spaces or invisible characters (such as zero-width spaces)"
+    duplicate_line = _line(text, "item-0699") + len(_block(text, "item-0699"))  # item 700
+    assert captured.out.splitlines() == [
+        f"{path}:{duplicate_line}: item 'item-0003': duplicate id, already used on line "
+        f"{_line(text, 'item-0003')}",
+        f"{path}:{_line(text, 'item-0900', 'answer')}: item 'item-0900': answer 'F' is not "
+        f"one of the options A–{'ABCDEF'[len(items[900]['options']) - 1]}",
+        f"{path}:{_line(text, 'item-1000', 'anwser')}: item 'item-1000': unknown field "
+        "'anwser' (did you mean 'answer'?)",
+        f"{path}:{_line(text, 'item-1100', first_text)}: item 'item-1100': {first_text} "
+        f"{invisible}; type some visible text",
+    ]
+    assert "Found 4 problems in 1 of 1 deck file." in captured.err
+
+
+def test_check_passes_a_generated_deck_and_counts_its_items(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deck = {"deck": "generated", "title": "Generated", "items": _big_deck(1200)}
+    text = yaml.dump(deck, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, width=100)
+    (tmp_path / "generated.YAML").write_text(text, encoding="utf-8")
+    assert main(["check", str(tmp_path)]) == 0
+    assert "All good: 1 deck, 1200 items." in capsys.readouterr().err
+
+
+def test_check_prints_unusable_files_and_no_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(GOOD / "mini-deck.yaml", tmp_path / "a.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "gone.yaml")
+    (tmp_path / "c.yaml").write_text(
+        "deck: c-deck\ntitle: C\nitems:\n  - id: cc\n    kind: flashcard\n    front: F\n"
+        '    back: B\n    "\\e[2J\\u202e": x\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"{tmp_path / 'b.yaml'}:1: broken link: it points to {tmp_path / 'gone.yaml'}, which "
+        "doesn't exist; fix the link or remove it",
+        f"{tmp_path / 'c.yaml'}:8: item 'cc': unknown field '^[[2J\ufffd'",
+    ]

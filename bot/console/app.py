@@ -15,6 +15,7 @@ the data, so they moderate it) come up in their /quiz, /practice, /test and /rev
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import sys
 import uuid
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.console.dialog import CANCEL_WORD, Dialog
-from bot.console.render import render_reply
-from bot.core.content import DIFFICULTIES
+from bot.console.render import render_reply, safe_text
+from bot.core.content import DIFFICULTIES, is_blank
 from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField
 from bot.errors import TutorError
@@ -55,6 +56,33 @@ ConsoleCommand = Callable[[Learner, list[str]], Awaitable[Reply | Dialog]]
 #: this can never be a Discord server's, even when the bot and the console share a database.
 LOCAL_GUILD_ID = 1
 LOCAL_GUILD_NAME = "offline console"
+
+#: Undecodable input bytes, as the ``surrogateescape`` error handler passes them on.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def undecodable_offset(line: str, encoding: str = "utf-8") -> int | None:
+    """The byte offset in ``line`` of the first byte its encoding could not decode, if any.
+
+    Input is read with the ``surrogateescape`` handler (see :meth:`ConsoleApp.run`), so such
+    a byte arrives as a lone surrogate instead of stopping the console with an error.
+    """
+    match = _ESCAPED_BYTE.search(line)
+    if match is None:
+        return None
+    try:
+        return len(line[: match.start()].encode(encoding, "surrogateescape"))
+    except (LookupError, UnicodeError):
+        return match.start()
+
+
+def _pass_undecodable_bytes(source: TextIO) -> str:
+    """Make ``source`` hand over bytes it cannot decode; returns its encoding."""
+    if isinstance(source, io.TextIOWrapper):
+        if source.errors == "strict":
+            source.reconfigure(errors="surrogateescape")
+        return source.encoding
+    return "utf-8"
 
 
 def console_learner(user: str) -> Learner:
@@ -92,13 +120,19 @@ class ConsoleApp:
         self.current: Reply | None = None
         #: The multi-line exchange in progress (adding a question), if any.
         self.dialog: Dialog | None = None
+        #: How typed bytes are decoded (the terminal's encoding, set by :meth:`run`).
+        self.input_encoding = "utf-8"
 
     # -- output ---------------------------------------------------------------------------
 
+    def write(self, text: str) -> None:
+        """Write ``text``, made safe for a terminal; every output of the console comes here."""
+        self.out.write(safe_text(text))
+        self.out.flush()
+
     def say(self, text: str) -> None:
         """Write a block of text followed by a blank line."""
-        self.out.write(text.rstrip() + "\n\n")
-        self.out.flush()
+        self.write(text.rstrip() + "\n\n")
 
     def show(self, reply: Reply) -> None:
         """Render a reply, remember its choices, and save any image it carries.
@@ -134,10 +168,14 @@ class ConsoleApp:
 
     async def handle_line(self, raw: str) -> bool:
         """Handle one line of input; returns False when the member wants to quit."""
+        offset = undecodable_offset(raw, self.input_encoding)
+        if offset is not None:
+            self.error(self._undecodable_message(offset))
+            return True
         line = raw.strip()
         if self.dialog is not None:
             return await self._dialog_line(self.dialog, line)
-        if not line:
+        if is_blank(line):
             if self._waiting_for_text():
                 self.error("Your explanation is empty — type a sentence or two, or hint.")
             return True
@@ -154,6 +192,14 @@ class ConsoleApp:
         except Exception:
             self._unexpected(line)
         return True
+
+    def _undecodable_message(self, offset: int | None) -> str:
+        encoding = self.input_encoding.upper().replace("UTF8", "UTF-8")
+        where = f" (byte offset {offset})" if offset is not None else ""
+        return (
+            f"That line isn't {encoding} text{where}, so it was ignored. Type it again "
+            f"(set your terminal to {encoding} if this keeps happening)."
+        )
 
     def _unexpected(self, line: str) -> None:
         incident = uuid.uuid4().hex[:8]
@@ -254,6 +300,7 @@ class ConsoleApp:
     async def run(self, stdin: TextIO | None = None) -> int:
         """Read lines until /quit or end of input; returns the exit code."""
         source = stdin or sys.stdin
+        self.input_encoding = _pass_undecodable_bytes(source)
         interactive = source.isatty()
         loop = asyncio.get_running_loop()
         self.say(
@@ -262,12 +309,16 @@ class ConsoleApp:
         )
         while True:
             if interactive:
-                self.out.write("… " if self.dialog is not None and self.dialog.collecting else "> ")
-                self.out.flush()
-            raw = await loop.run_in_executor(None, source.readline)
+                self.write("… " if self.dialog is not None and self.dialog.collecting else "> ")
+            try:
+                raw = await loop.run_in_executor(None, source.readline)
+            except UnicodeDecodeError:
+                # A stream that would not pass undecodable bytes on; that chunk is lost.
+                self.error(self._undecodable_message(None))
+                continue
             if raw == "":
                 if interactive:
-                    self.out.write("\n")
+                    self.write("\n")
                 if self.dialog is not None:
                     self.say(f"The input ended while {self.dialog.purpose} — nothing was saved.")
                 return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -19,16 +19,18 @@ from bot.training.lab import TrainingLab, parse_option_words
 LAB_OFF = "The TensorFlow lab is turned off here (TRAINING_WORKERS=0)."
 
 
-def train_command(lab: TrainingLab | None, out: TextIO) -> ConsoleCommand:
-    """``/train [preset] [optimizer] [lr=…] [steps=…] [seed=…]`` in the lab."""
+def train_command(lab: TrainingLab | None, write: Callable[[str], None]) -> ConsoleCommand:
+    """``/train [preset] [optimizer] [lr=…] [steps=…] [seed=…]`` in the lab.
+
+    ``write`` shows the start-up notice before the first run (the console's writer).
+    """
 
     async def train(learner: Learner, words: list[str]) -> Reply:
         request = parse_train_options(**parse_option_words(words))  # bad options: no start-up
         if lab is None:
             return Reply(text=LAB_OFF, tone=Tone.WARNING, private=True)
         if not lab.started:
-            out.write("(Starting the TensorFlow lab — the first run takes a few seconds.)\n")
-            out.flush()
+            write("(Starting the TensorFlow lab — the first run takes a few seconds.)\n")
         return await lab.train(learner.external_id, request)
 
     return train
@@ -38,18 +40,14 @@ def console_app(
     services: Services, *, user: str, data_dir: Path, out: TextIO | None = None
 ) -> ConsoleApp:
     """The console for the local profile ``user`` (files go under ``data_dir``)."""
-    stream = out or sys.stdout
-    for problem in services.library.problems:
-        stream.write(f"! {problem} (this deck was skipped)\n")
     export_dir = data_dir / "exports"
-    return ConsoleApp(
+    app = ConsoleApp(
         services.study,
         # A member of the console's local server, so their own /question additions show up.
         console_learner(user),
-        out=stream,
+        out=out,
         image_dir=data_dir / "charts",
         commands={
-            "/train": train_command(services.lab, stream),
             **leaderboard_commands(services.leaderboard),
             **privacy_commands(services.privacy, export_dir=export_dir),
             **questions.question_commands(
@@ -61,3 +59,7 @@ def console_app(
         },
         help_fields=[questions.HELP_FIELD],
     )
+    app.commands["/train"] = train_command(services.lab, app.write)
+    for problem in services.library.problems:
+        app.write(f"! {problem} (this deck was skipped)\n")
+    return app

@@ -9,6 +9,10 @@
 ``python -m bot content export [PATH...] [-o FILE]``
     Print (or write) every item as a JSON list, see :func:`bot.core.content.export_items`.
     Refuses (exit status 1) while any deck has problems.
+
+Problems quote the files, so they are printed through
+:func:`bot.console.render.safe_text` (a deck cannot send control sequences to the
+terminal); in exported JSON such characters are written as ``\\uXXXX`` escapes.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.console.render import BIDI_CONTROLS, safe_text
 from bot.core.content import DeckLibrary, deck_files, export_items, load_deck_files
+from bot.errors import ContentError
 from bot.log import get_logger
 
 log = get_logger(__name__)
@@ -30,6 +37,10 @@ log = get_logger(__name__)
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+
+#: Characters ``json.dumps(ensure_ascii=False)`` writes as they are but a terminal obeys:
+#: DEL, C1 controls and bidi controls (C0 controls are escaped by json already).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f" + "".join(chr(code) for code in BIDI_CONTROLS) + "]")
 
 
 class _UsageError(Exception):
@@ -103,12 +114,19 @@ def _quiet_loader() -> Iterator[None]:
 
 
 def _err(message: object) -> None:
-    sys.stderr.write(f"{message}\n")
+    sys.stderr.write(safe_text(f"{message}\n"))
 
 
 def _out(message: object) -> None:
-    sys.stdout.write(f"{message}\n")
+    sys.stdout.write(safe_text(f"{message}\n"))
     sys.stdout.flush()
+
+
+def _json_text(items: object) -> str:
+    """``items`` as indented JSON that is safe to print: unsafe characters as escapes."""
+    text = json.dumps(items, indent=2, ensure_ascii=False)
+    # They only occur inside JSON strings, where an escape means the same character.
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 def _load(paths: Sequence[Path], content_dir: Path) -> tuple[DeckLibrary, int]:
@@ -146,7 +164,7 @@ def _export(paths: Sequence[Path], output: Path | None, content_dir: Path) -> in
         _err("Nothing exported: fix the problems above first.")
         return EXIT_PROBLEMS
     items = export_items(library)
-    text = json.dumps(items, indent=2, ensure_ascii=False)
+    text = _json_text(items)
     if output is None:
         try:
             _out(text)
@@ -180,6 +198,9 @@ def main(argv: list[str], *, content_dir: Path) -> int:
             return _export(args.paths, args.output, content_dir)
     except _UsageError as exc:
         _err(exc)
+        return EXIT_USAGE
+    except ContentError as exc:  # a folder that cannot be listed
+        _err(exc.message)
         return EXIT_USAGE
     parser.print_help(sys.stderr)
     return EXIT_USAGE

@@ -1,10 +1,45 @@
-"""Turning a :class:`~bot.core.replies.Reply` into terminal text."""
+"""Turning a :class:`~bot.core.replies.Reply` into terminal text, and making text safe to show.
+
+Everything the console writes passes through :func:`safe_text` (see
+:meth:`bot.console.app.ConsoleApp.write`): a question, an option or a file name may hold
+terminal control sequences (``ESC [2J`` clears the screen) and only ever shows them as text.
+"""
 
 from __future__ import annotations
 
 import textwrap
 
 from bot.core.replies import Reply, Tone
+
+#: The Unicode bidi embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069):
+#: they reorder the text that follows, so a line can show something other than it says.
+BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+
+
+def _safe_table() -> dict[int, str]:
+    """What each unsafe character becomes: ``^[``-style for C0 controls and DEL, U+FFFD else."""
+    table = {code: f"^{chr(code + 64)}" for code in range(0x20) if chr(code) not in "\t\n"}
+    table[0x7F] = "^?"
+    replacement = "\ufffd"
+    # C1 controls (0x9B is a one-byte ESC [ for some terminals), bidi controls, and lone
+    # surrogates (undecodable input bytes), which the terminal's encoder would refuse.
+    for code in (*range(0x80, 0xA0), *BIDI_CONTROLS, *range(0xD800, 0xE000)):
+        table[code] = replacement
+    return table
+
+
+_SAFE_TABLE = _safe_table()
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every control character shown as text, so a terminal only prints it.
+
+    Line breaks (``\n``, and ``\r\n`` as one) and tabs stay; other C0 controls and DEL
+    become caret notation (ESC is ``^[``, a lone carriage return ``^M``); C1 controls, bidi
+    overrides and lone surrogates become U+FFFD.
+    """
+    return text.replace("\r\n", "\n").translate(_SAFE_TABLE)
+
 
 TONE_MARKS = {
     Tone.SUCCESS: "✓ ",

@@ -25,6 +25,7 @@ from bot.core.content import (
     AnyItem,
     ChoiceItem,
     Practice,
+    is_blank,
     parse_item,
 )
 from bot.core.replies import Reply, Tone
@@ -100,7 +101,7 @@ def resolve_answer(options: Sequence[str], answer: str) -> str:
     """
     typed = answer.strip()
     last = ANSWER_LETTERS[min(max(len(options), 1), len(ANSWER_LETTERS)) - 1]
-    if not typed:
+    if is_blank(typed):
         raise BadInput(f"the correct option is empty: type its letter (A–{last}) or its text")
     if len(options) > len(ANSWER_LETTERS):
         raise BadInput(f"needs {MIN_OPTIONS}–{MAX_OPTIONS} options, got {len(options)}")

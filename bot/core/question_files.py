@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from bot.core.content import AnyItem, item_to_dict, load_deck_text
+from bot.core.content import AnyItem, item_to_dict, load_deck_text, not_utf8_message
 from bot.core.question_drafts import (
     BANK_KINDS,
     check_deck_name,
@@ -66,18 +66,23 @@ class ImportParse:
         return not self.problems
 
 
-def decode_upload(data: bytes) -> str:
-    """UTF-8 text of an uploaded file (a BOM is fine); raises :class:`BadInput`."""
+def decode_upload(data: bytes, filename: str = "") -> str:
+    """UTF-8 text of an uploaded file (a BOM is fine); raises :class:`BadInput`.
+
+    The message names ``filename`` (when given) and where the first bad byte is.
+    """
     if len(data) > MAX_IMPORT_BYTES:
         raise BadInput(too_big_message(len(data)))
+    name = short(filename, 60) if filename else "That file"
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        _, where = not_utf8_message(data, error)
         raise BadInput(
-            "That file isn't UTF-8 text. Save it as UTF-8 (in Excel: 'CSV UTF-8') and try again."
+            f"{name} {where}. Save it as UTF-8 (in Excel: 'CSV UTF-8') and try again."
         ) from None
     if "\x00" in text:
-        raise BadInput("That looks like a binary file. Send a .csv or .yaml text file.")
+        raise BadInput(f"{name} looks like a binary file. Send a .csv or .yaml text file.")
     return text
 
 
@@ -145,12 +150,50 @@ def _csv_question(values: Mapping[str, str]) -> dict[str, Any]:
     return raw
 
 
+#: A quoted CSV cell from its opening quote: text and doubled quotes, then the closing one.
+_QUOTED_CELL = re.compile(r'"[^"]*+(?:""[^"]*+)*+"')
+#: The rest of a cell up to the next comma or line break (quotes inside it are text).
+_CELL_REST = re.compile(r"[^,\r\n]*")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def unclosed_quote_line(text: str) -> int | None:
+    """The 1-based line of a quote that opens a CSV cell and is never closed, if any.
+
+    Python's csv module (like Excel) reads such a quote as the start of one cell that runs to
+    the end of the file, and only its strict mode complains, at the end. This scan follows
+    the same rules (a cell is quoted when it starts with a quote; ``""`` inside is a quote)
+    to find where the quote opened.
+    """
+    position = 0
+    size = len(text)
+    while position < size:
+        if text[position] == '"':
+            quoted = _QUOTED_CELL.match(text, position)
+            if quoted is None:
+                return len(_LINE_BREAK.findall(text, 0, position)) + 1
+            position = quoted.end()
+        rest = _CELL_REST.match(text, position)
+        position = (rest.end() if rest is not None else position) + 1
+        if text.startswith("\r\n", position - 1):
+            position += 1
+    return None
+
+
 def parse_csv(text: str, *, deck: str | None = None) -> ImportParse:
     """Questions from CSV text; ``deck`` (when given) puts every row in that deck.
 
-    Row numbers count the header as row 1, like a spreadsheet.
+    Row numbers count the header as row 1, like a spreadsheet; a quote that is never closed
+    is reported by the line it opened on.
     """
     result = ImportParse()
+    quote_line = unclosed_quote_line(text)
+    if quote_line is not None:
+        result.problems.append(
+            f'line {quote_line}: a quote (") opens a cell here and is never closed. Close '
+            'it, or write a quote inside a quoted cell as two ("")'
+        )
+        return result
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -281,7 +324,7 @@ def parse_import(filename: str, data: bytes, *, deck: str | None = None) -> Impo
     kind = file_format(filename)
     if deck:
         check_deck_name(deck)
-    text = decode_upload(data)
+    text = decode_upload(data, filename)
     if kind == "csv":
         return parse_csv(text, deck=deck)
     return parse_yaml(text, deck=deck, source=filename)

@@ -388,12 +388,14 @@ def test_missing_content_folder_is_a_content_error(tmp_path: Path) -> None:
         load_library(missing)
 
 
-def test_unreadable_file_is_a_problem(tmp_path: Path) -> None:
+def test_a_file_that_is_not_utf8_is_a_problem_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
-    path.write_bytes("deck: caf\xe9".encode("latin-1"))
+    path.write_bytes("deck: cafe\ntitle: caf\xe9".encode("latin-1"))
     deck, problems = load_deck_file(path)
     assert deck is None
-    assert [problem.message for problem in problems] == ["the file is not UTF-8 text"]
+    assert [str(problem) for problem in problems] == [
+        f"{path}:2: the file isn't UTF-8 text (line 2, byte offset 21); save it as UTF-8"
+    ]
 
 
 def test_export_items_has_the_required_keys() -> None:
