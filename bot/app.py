@@ -50,6 +50,8 @@ def lab_config(settings: Settings, *, console: bool = False) -> PoolConfig:
     The console has one member at one terminal, so it has no per-member cooldown and
     starts its worker on the first ``/train`` rather than at start-up.
     """
+    from bot.training.pool import PoolConfig
+
     return PoolConfig(
         size=settings.training_workers,
         job_timeout_s=settings.training_job_timeout_s,

@@ -13,9 +13,8 @@ from pydantic import ValidationError
 
 from bot import PROJECT_ROOT
 from bot.app import open_services
-from bot.settings import describe_settings_error
 from bot.services.decks import DeckService
-from bot.settings import Settings
+from bot.settings import Settings, describe_settings_error
 from bot.storage.answer_store import PgAnswerStore
 from bot.storage.db import Database
 from bot.storage.pg_lane import DEFAULT_POOL_SIZE

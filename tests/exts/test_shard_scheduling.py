@@ -27,13 +27,13 @@ def test_the_two_servers_sit_on_different_shards() -> None:
 def test_impossible_shard_settings_are_refused(
     tmp_path: Path, count: int | None, ids: list[int], message: str
 ) -> None:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-        shard_count=count,
-        shard_ids=ids,
-    )
+    # Checked with every other setting when the process starts, before a bot is built.
     with pytest.raises(ValueError, match=message):
-        discord_bot(settings)
+        Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+            shard_count=count,
+            shard_ids=ids,
+        )
 
 
 async def test_each_process_schedules_only_its_shards(tmp_path: Path) -> None:

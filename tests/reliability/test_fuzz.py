@@ -34,7 +34,6 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot import PROJECT_ROOT
-from bot.settings import describe_settings_error
 from bot.console import questions as console_questions
 from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import actions
@@ -56,7 +55,7 @@ from bot.core.sharding import validate_shards
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, TutorError
 from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
-from bot.settings import Settings
+from bot.settings import Settings, describe_settings_error
 from bot.storage.db import Database
 from bot.storage.models import Attempt, AuditEntry, Item
 from bot.training.jobs import (
