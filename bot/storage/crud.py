@@ -191,20 +191,27 @@ class ItemRef:
     difficulty: str
 
 
+def _item_filters(
+    deck: str | None, kinds: Sequence[str] | None, difficulty: str | None
+) -> list[Any]:
+    """Active, and the optional deck, kinds and difficulty (every choice of questions)."""
+    conditions: list[Any] = [col(Item.active).is_(True)]
+    if kinds:
+        conditions.append(col(Item.kind).in_(list(kinds)))
+    if deck:
+        conditions.append(Item.deck == deck)
+    if difficulty:
+        conditions.append(Item.difficulty == difficulty)
+    return conditions
+
+
 def _active_filter(
     guild_id: int | None,
     deck: str | None,
     kinds: Sequence[str] | None,
     difficulty: str | None,
 ) -> list[Any]:
-    conditions: list[Any] = [col(Item.active).is_(True), _scope(guild_id)]
-    if deck:
-        conditions.append(Item.deck == deck)
-    if kinds:
-        conditions.append(col(Item.kind).in_(list(kinds)))
-    if difficulty:
-        conditions.append(Item.difficulty == difficulty)
-    return conditions
+    return [_scope(guild_id), *_item_filters(deck, kinds, difficulty)]
 
 
 async def active_items(
@@ -231,17 +238,16 @@ def _pick_parts(
     difficulty: str | None,
 ) -> list[list[Any]]:
     """The filter as one condition list per scope part, each a range of ``ix_items_pick``."""
-    common: list[Any] = [col(Item.active).is_(True)]
-    if kinds:
-        common.append(col(Item.kind).in_(list(kinds)))
-    if deck:
-        common.append(Item.deck == deck)
-    if difficulty:
-        common.append(Item.difficulty == difficulty)
+    common = _item_filters(deck, kinds, difficulty)
     parts: list[Any] = [col(Item.guild_id).is_(None)]
     if guild_id is not None:
         parts.append(col(Item.guild_id) == guild_id)
     return [[part, *common] for part in parts]
+
+
+async def _count_items(session: AsyncSession, conditions: list[Any]) -> int:
+    statement = select(func.count()).select_from(Item).where(*conditions)
+    return int((await session.exec(statement)).one())
 
 
 async def count_active_items(
@@ -253,11 +259,8 @@ async def count_active_items(
     difficulty: str | None = None,
 ) -> int:
     """How many items :func:`active_items` would return, counted on ``ix_items_pick``."""
-    total = 0
-    for conditions in _pick_parts(guild_id, deck, kinds, difficulty):
-        statement = select(func.count()).select_from(Item).where(*conditions)
-        total += int((await session.exec(statement)).one())
-    return total
+    parts = _pick_parts(guild_id, deck, kinds, difficulty)
+    return sum([await _count_items(session, conditions) for conditions in parts])
 
 
 async def nth_active_item(
@@ -276,9 +279,7 @@ async def nth_active_item(
     this is a fair random pick that never loads the bank.
     """
     for conditions in _pick_parts(guild_id, deck, kinds, difficulty):
-        size = int(
-            (await session.exec(select(func.count()).select_from(Item).where(*conditions))).one()
-        )
+        size = await _count_items(session, conditions)
         if index >= size:
             index -= size
             continue
