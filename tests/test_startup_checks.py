@@ -108,8 +108,8 @@ def test_an_unreachable_postgresql_stops_the_console_in_one_line(tmp_path: Path)
         tmp_path, COMMANDS["console"], DATABASE_URL="postgres://tutor:pw@127.0.0.1:9/tutor"
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("Nothing answers at 127.0.0.1:9")
-    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("Nothing answers at 127.0.0.1:9")
+    assert done.stderr.count("\n") == 1, done.stderr  # the driver's words go to INFO logs
 
 
 def test_arguments_that_are_not_utf8_are_refused(tmp_path: Path) -> None:

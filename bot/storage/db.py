@@ -195,7 +195,8 @@ class Database:
         except StorageError:
             raise
         except (OperationalError, DBAPIError, sqlite3.Error, OSError, TimeoutError) as error:
-            log.warning("database unavailable: %s", error)
+            # The caller shows the one friendly line; the driver's words are for LOG_LEVEL=INFO.
+            log.info("database unavailable: %s", error)
             raise StorageError(describe_storage_failure(error, self.url)) from error
 
     async def _lock_for_startup(self, connection: AsyncConnection) -> None:
