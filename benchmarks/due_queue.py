@@ -55,7 +55,8 @@ from sqlalchemy.engine import Connection  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from bot.core.clock import FakeClock  # noqa: E402
-from bot.core.content import item_to_dict, load_library  # noqa: E402
+from bot.core.content import item_to_dict  # noqa: E402
+from bot.core.deck_files import load_library  # noqa: E402
 from bot.core.learners import Learner  # noqa: E402
 from bot.services.study import StudyServices  # noqa: E402
 from bot.services.study_context import StudyContext  # noqa: E402

@@ -15,7 +15,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock, SystemClock
-from bot.core.content import load_library
+from bot.core.deck_files import load_library
 from bot.core.scheduling import SchedulerConfig
 from bot.errors import TutorError
 from bot.log import get_logger

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from bot import PROJECT_ROOT
 from bot.core.clock import FakeClock
-from bot.core.content import DeckLibrary, load_library
+from bot.core.deck_files import DeckLibrary, load_library
 from bot.core.learners import Learner
 from bot.services.study import StudyServices
 from bot.storage.db import Database

@@ -7,7 +7,7 @@
     path or a folder without deck files.
 
 ``python -m bot content export [PATH...] [-o FILE]``
-    Print (or write) every item as a JSON list, see :func:`bot.core.content.export_items`.
+    Print (or write) every item as a JSON list, see :func:`bot.core.deck_files.export_items`.
     Refuses (exit status 1) while any deck has problems.
 
 Problems quote the files, so they are printed through
@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.console.render import BIDI_CONTROLS, safe_text
-from bot.core.content import DeckLibrary, deck_files, export_items, load_deck_files
+from bot.core.deck_files import DeckLibrary, deck_files, export_items, load_deck_files
 from bot.errors import ContentError
 from bot.log import get_logger
 

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from bot.core.content import AnyItem, item_to_dict, load_deck_text, not_utf8_message
+from bot.core.content import AnyItem, item_to_dict
+from bot.core.deck_files import load_deck_text, not_utf8_message
 from bot.core.question_drafts import (
     BANK_KINDS,
     check_deck_name,

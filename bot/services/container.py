@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.clock import Clock
-from bot.core.content import DeckLibrary
+from bot.core.deck_files import DeckLibrary
 from bot.services.daily_quiz import DailyQuizService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.privacy import PrivacyService

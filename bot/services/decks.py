@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.content import DeckLibrary
+from bot.core.deck_files import DeckLibrary
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.study_replies import deck_listing_reply, help_reply

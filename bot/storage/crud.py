@@ -22,7 +22,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.core.content import DeckLibrary, item_to_dict
+from bot.core.content import item_to_dict
+from bot.core.deck_files import DeckLibrary
 from bot.core.scheduling import CARD_COLUMNS, CardState
 from bot.errors import StorageError
 from bot.storage.models import (

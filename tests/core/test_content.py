@@ -18,13 +18,15 @@ from bot.core.content import (
     Flashcard,
     MultipleChoice,
     Practice,
+    item_to_dict,
+    parse_item,
+)
+from bot.core.deck_files import (
     deck_files,
     export_items,
-    item_to_dict,
     load_deck_file,
     load_deck_text,
     load_library,
-    parse_item,
 )
 from bot.core.grading import grade_explanation
 from bot.errors import BadInput, ContentError

@@ -12,16 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core import content
-from bot.core.content import (
-    deck_files,
-    has_words,
-    is_blank,
-    load_deck_file,
-    load_deck_text,
-    load_library,
-    parse_item,
-)
+from bot.core import deck_files as loader
+from bot.core.content import has_words, is_blank, parse_item
+from bot.core.deck_files import deck_files, load_deck_file, load_deck_text, load_library
 from bot.core.grading import normalize_tokens
 from bot.errors import BadInput, ContentError
 
@@ -286,7 +279,7 @@ def test_loading_leaves_the_garbage_collector_as_it_was(enabled: bool) -> None:
 def test_without_libyaml_the_pure_python_parser_reads_decks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(content, "_TEXT_LOADER", None)
+    monkeypatch.setattr(loader, "_TEXT_LOADER", None)
     deck, problems = load_deck_file(MINI)
     assert problems == [] and deck is not None and deck.deck == "mini-deck"
     _, problems = load_deck_text("deck: a\n  title: b\n", "inline.yaml")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.content import AnyItem, ChoiceItem, MultipleChoice, Practice, load_deck_text
+from bot.core.content import AnyItem, ChoiceItem, MultipleChoice, Practice
+from bot.core.deck_files import load_deck_text
 from bot.core.question_drafts import (
     QuestionDraft,
     build_item,

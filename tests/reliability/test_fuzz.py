@@ -39,14 +39,8 @@ from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
 from bot.core import actions
 from bot.core.answering import MAX_EXPLANATION_CHARS
 from bot.core.clock import SystemClock
-from bot.core.content import (
-    ContentProblem,
-    Deck,
-    MultipleChoice,
-    Practice,
-    load_deck_text,
-    parse_item,
-)
+from bot.core.content import ContentProblem, Deck, MultipleChoice, Practice, parse_item
+from bot.core.deck_files import load_deck_text
 from bot.core.learners import Learner
 from bot.core.question_drafts import QuestionDraft, build_item
 from bot.core.question_files import CSV_OPTIONAL, CSV_REQUIRED, ImportParse, parse_import
@@ -925,17 +919,17 @@ def _alias_bomb(levels: int, width: int = 10) -> str:
 
 
 def test_yaml_aliases_do_not_expand_exponentially(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.core import content
+    from bot.core import deck_files
 
     calls = 0
-    original = content._Located.build
+    original = deck_files._Located.build
 
     def counting(self: Any, node: yaml.Node, path: Any, active: frozenset[int]) -> Any:
         nonlocal calls
         calls += 1
         return original(self, node, path, active)
 
-    monkeypatch.setattr(content._Located, "build", counting)
+    monkeypatch.setattr(deck_files._Located, "build", counting)
     text = _alias_bomb(4)  # ~200 bytes; 6 levels (~300 bytes) take ~8 s, 7 levels ~80 s
     load_deck_text(text, SOURCE)
     assert calls < 1000, f"{len(text)} bytes of YAML built {calls} values"

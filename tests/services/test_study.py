@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
-from bot.core.content import DeckLibrary
+from bot.core.deck_files import DeckLibrary
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.errors import AlreadyAnswered, BadInput, ExpiredAction, NotFound, NotYourQuestion

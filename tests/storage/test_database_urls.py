@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 from bot import PROJECT_ROOT
-from bot.core.content import load_library
+from bot.core.deck_files import load_library
 from bot.errors import StorageError
 from bot.storage.db import Database, describe_storage_failure
 from bot.storage.models import Item

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.core import actions
 from bot.core.answering import AnswerFacts, AnswerPlan, AnswerRequest, decide_answer
-from bot.core.content import DeckLibrary, load_deck_text
+from bot.core.deck_files import DeckLibrary, load_deck_text
 from bot.core.learners import Learner
 from bot.core.scheduling import CardState, SpacedRepetition
 from bot.errors import AlreadyAnswered, StorageError
