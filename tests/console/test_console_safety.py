@@ -14,40 +14,15 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
-from bot.console import questions
-from bot.console.app import ConsoleApp, console_learner, undecodable_offset
+from bot.console.app import undecodable_offset
 from bot.console.render import render_reply, safe_text
 from bot.core.replies import Reply, ReplyField
-from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
+from tests.console.test_console_questions import feed, make_app
 
 ESC = "\x1b"
 CLEAR_SCREEN = f"{ESC}[2J"
 INVISIBLE = "has only spaces or invisible characters (such as zero-width spaces)"
-
-
-def make_app(study: StudyServices, tmp_path: Path) -> ConsoleApp:
-    commands = questions.question_commands(
-        QuestionBankService(study.context.db, clock=study.context.clock),
-        deck_names=study.decks.decks,
-        clock=study.context.clock,
-        export_dir=tmp_path / "exports",
-    )
-    return ConsoleApp(study, console_learner("alice"), out=io.StringIO(), commands=commands)
-
-
-async def feed(app: ConsoleApp, *lines: str) -> str:
-    """Type ``lines``; returns what the console printed for them."""
-    out = app.out
-    if not isinstance(out, io.StringIO):
-        raise TypeError("the app writes to a StringIO in these tests")
-    start = out.tell()
-    for line in lines:
-        await app.handle_line(line + "\n")
-    out.seek(start)
-    text = out.read()
-    out.seek(0, io.SEEK_END)
-    return text
 
 
 # --------------------------------------------------------------------------- safe_text
