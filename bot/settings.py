@@ -10,13 +10,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import PROJECT_ROOT
+from bot.core.daily import parse_timezone
 from bot.core.sharding import validate_shards
+from bot.errors import BadInput
 from bot.storage.urls import normalise_database_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -39,11 +40,9 @@ SECRET = {"discord_token", "database_url"}
 
 def valid_timezone(name: str) -> bool:
     """True when ``name`` is an IANA time zone this machine knows (``Europe/Berlin``)."""
-    if not name or name != name.strip() or name.startswith(("/", ".")) or "\\" in name:
-        return False
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+        parse_timezone(name)
+    except BadInput:
         return False
     return True
 
@@ -100,9 +99,13 @@ class Settings(BaseSettings):
     @field_validator("study_timezone", mode="after")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        if not valid_timezone(value):
-            raise ValueError("not a time zone name (IANA names like Europe/Berlin or UTC)")
-        return value
+        # The same rule as a server's /settings timezone (any letter case, canonical name).
+        try:
+            return parse_timezone(value)
+        except BadInput:
+            raise ValueError(
+                "not a time zone name (IANA names like Europe/Berlin or UTC)"
+            ) from None
 
     @field_validator("log_level", mode="after")
     @classmethod

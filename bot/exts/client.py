@@ -19,7 +19,7 @@ from discord.shard import Shard
 
 from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.sharding import owns_guild, validate_shards
+from bot.core.sharding import owns_guild
 from bot.errors import BadInput
 from bot.exts.components import (
     MODAL_PREFIX,
@@ -124,7 +124,6 @@ class TutorBot(commands.AutoShardedBot):
         # The tutor has no voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
-        validate_shards(settings.shard_count, settings.shard_ids)
         options.setdefault("shard_count", settings.shard_count or 1)
         if settings.shard_ids is not None:
             options.setdefault("shard_ids", list(settings.shard_ids))
