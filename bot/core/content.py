@@ -7,9 +7,11 @@ A deck is one YAML file in ``content/``::
     description: One or two sentences.
     items:
       - id: goal-of-training
-        kind: flashcard            # flashcard | mcq | practice | explain
+        kind: flashcard            # flashcard | mcq | practice | explain | typed
         front: ...
         back: ...
+        tags: [basics, week-1]     # optional, on every kind: filter /review and /quiz
+        image: 3f2a....png         # optional, on every kind: a file in data/media/
 
 Every scalar in a deck file is read as text (``answer: 1`` is the text ``"1"``, ``Yes`` stays
 ``"Yes"``); an empty value, ``~`` or ``null`` is "no value". Unknown fields are errors, text is
@@ -51,11 +53,11 @@ log = get_logger(__name__)
 
 Difficulty = Literal["easy", "medium", "hard"]
 Level = Literal["beginner", "intermediate", "advanced"]
-ItemKind = Literal["flashcard", "mcq", "practice", "explain"]
+ItemKind = Literal["flashcard", "mcq", "practice", "explain", "typed"]
 
 DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
 LEVELS: tuple[Level, ...] = ("beginner", "intermediate", "advanced")
-ITEM_KINDS: tuple[ItemKind, ...] = ("flashcard", "mcq", "practice", "explain")
+ITEM_KINDS: tuple[ItemKind, ...] = ("flashcard", "mcq", "practice", "explain", "typed")
 #: How a flashcard's level maps onto the difficulty scale used everywhere else.
 LEVEL_DIFFICULTY: dict[Level, Difficulty] = {
     "beginner": "easy",
@@ -69,6 +71,13 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 6
 ANSWER_LETTERS = "ABCDEF"
 DECK_SUFFIXES = (".yaml", ".yml")
+#: The most accepted answers a typed question carries, and tags an item carries.
+MAX_ANSWERS = 20
+MAX_TAGS = 20
+#: A tag: no spaces, 1–60 characters (Anki's ``Parent::Child`` tags are fine).
+TAG_PATTERN = r"^[^\s]{1,60}$"
+#: A media file in ``data/media/``: a plain file name (no folders), as the importer stores it.
+MEDIA_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$"
 
 #: Characters that show nothing on their own beyond the Unicode categories in
 #: :data:`_INVISIBLE_CATEGORIES`: soft hyphen, combining grapheme joiner, Hangul and
@@ -109,6 +118,8 @@ Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=VISIBLE_PATTERN)
 ]
 Slug = Annotated[str, StringConstraints(strip_whitespace=True, pattern=SLUG_PATTERN)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=TAG_PATTERN)]
+MediaName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=MEDIA_NAME_PATTERN)]
 
 NULL_SCALARS = frozenset({"", "~", "null", "Null", "NULL"})
 
@@ -164,10 +175,37 @@ class Concept(_Model):
         return phrases
 
 
-class Flashcard(_Model):
-    """A front/back card, rated by the member after revealing the back."""
+class _ItemFields(_Model):
+    """Fields every kind of item has: its id, optional tags and an optional image."""
 
     id: Slug
+    #: Labels a moderator or an imported deck gives the item; ``/review`` and ``/quiz`` can
+    #: be limited to one. ``None``: no tags.
+    tags: Annotated[list[Tag], Field(min_length=1, max_length=MAX_TAGS)] | None = None
+    #: A picture shown with the question: a file name in ``data/media/``.
+    image: MediaName | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _no_tags(cls, value: Any) -> Any:
+        """An empty tag list is no tags; repeated tags (ignoring case) are kept once."""
+        if isinstance(value, list):
+            unique: dict[str, Any] = {}
+            for tag in value:
+                key = tag.strip().casefold() if isinstance(tag, str) else tag
+                unique.setdefault(key, tag)
+            return list(unique.values()) or None
+        return value
+
+    def has_tag(self, tag: str) -> bool:
+        """Whether the item carries ``tag`` (case ignored)."""
+        wanted = tag.strip().casefold()
+        return any(own.casefold() == wanted for own in self.tags or ())
+
+
+class Flashcard(_ItemFields):
+    """A front/back card, rated by the member after revealing the back."""
+
     kind: Literal["flashcard"] = "flashcard"
     front: Text
     back: Text
@@ -194,10 +232,9 @@ class Flashcard(_Model):
         return self.back
 
 
-class ChoiceItem(_Model):
+class ChoiceItem(_ItemFields):
     """Fields shared by :class:`MultipleChoice` and :class:`Practice` (never used directly)."""
 
-    id: Slug
     question: Text
     code: Annotated[str | None, AfterValidator(_visible_or_none)] = None
     options: Annotated[list[Text], Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)]
@@ -293,10 +330,9 @@ class Practice(ChoiceItem):
     mistakes: Annotated[list[Text], Field(min_length=1)]
 
 
-class Explain(_Model):
+class Explain(_ItemFields):
     """A free-text prompt graded by concept coverage (see :mod:`bot.core.grading`)."""
 
-    id: Slug
     kind: Literal["explain"] = "explain"
     prompt: Text
     hint: Text
@@ -330,8 +366,48 @@ class Explain(_Model):
         return self.model_answer
 
 
-AnyItem: TypeAlias = Flashcard | MultipleChoice | Practice | Explain
-Item = Annotated[Flashcard | MultipleChoice | Practice | Explain, Field(discriminator="kind")]
+class Typed(_ItemFields):
+    """A question answered by typing a short answer, checked forgivingly against ``answers``.
+
+    The first accepted answer is the one shown after answering. ``fractions`` lets "1/2"
+    count for "0.5" (see :mod:`bot.core.typed_answers`). Cloze cards, Anki "type in the
+    answer" cards and Red Trivia questions become typed questions.
+    """
+
+    kind: Literal["typed"] = "typed"
+    question: Text
+    answers: Annotated[list[Text], Field(min_length=1, max_length=MAX_ANSWERS)]
+    explanation: Text | None = None
+    hint: Text | None = None
+    fractions: bool = False
+    difficulty: Difficulty = "medium"
+
+    @field_validator("answers")
+    @classmethod
+    def _unique_answers(cls, answers: list[str]) -> list[str]:
+        """Accepted answers that differ only in case or spacing are kept once."""
+        return list({_option_key(answer): answer for answer in reversed(answers)}.values())[::-1]
+
+    @property
+    def prompt(self) -> str:
+        """What the member is asked (the question)."""
+        return self.question
+
+    @property
+    def options(self) -> list[str]:
+        """Typed questions have no options."""
+        return []
+
+    @property
+    def answer_text(self) -> str | None:
+        """The first accepted answer."""
+        return self.answers[0]
+
+
+AnyItem: TypeAlias = Flashcard | MultipleChoice | Practice | Explain | Typed
+Item = Annotated[
+    Flashcard | MultipleChoice | Practice | Explain | Typed, Field(discriminator="kind")
+]
 
 _ITEM_ADAPTER: TypeAdapter[AnyItem] = TypeAdapter(Item)
 
@@ -437,6 +513,7 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "mcq": MultipleChoice,
     "practice": Practice,
     "explain": Explain,
+    "typed": Typed,
 }
 
 
@@ -525,6 +602,10 @@ def describe_error(  # noqa: C901  (one flat case list; see docs/architecture.md
             f"{label} has only spaces or invisible characters (such as zero-width spaces); "
             "type some visible text"
         )
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") == TAG_PATTERN:
+        message = f"{label} '{value}' must be 1–60 characters without spaces"
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") == MEDIA_NAME_PATTERN:
+        message = f"{label} '{value}' must be a file name in data/media/ (no folders)"
     elif kind == "string_pattern_mismatch":
         message = (
             f"{label} '{value}' is not a valid slug "

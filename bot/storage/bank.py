@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import AnyItem, item_to_dict
 from bot.errors import StorageError
-from bot.storage.crud import payload_hash
+from bot.storage.crud import payload_hash, tags_text
 from bot.storage.models import Attempt, AuditEntry, FormDraft, Item
 
 
@@ -49,6 +49,7 @@ def _fill(row: Item, content: AnyItem, now: datetime) -> None:
     row.kind = content.kind
     row.difficulty = str(content.difficulty)
     row.content_hash = payload_hash(payload)
+    row.tags = tags_text(content)
     row.updated_at = now
 
 

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.core.content import item_to_dict
+from bot.core.content import AnyItem, item_to_dict
 from bot.core.deck_files import DeckLibrary
 from bot.core.scheduling import CARD_COLUMNS, CardState
 from bot.errors import StorageError
@@ -116,6 +116,23 @@ class SyncReport:
     unchanged: int = 0
 
 
+def tags_text(content: AnyItem) -> str:
+    """How ``items.tags`` stores an item's tags: case-folded, each between single spaces.
+
+    ``["Bio::Cells", "week-1"]`` → ``" bio::cells week-1 "``; no tags → ``""``. A tag is
+    then found with ``LIKE '% tag %'`` (see :func:`tag_pattern`).
+    """
+    tags = sorted({tag.casefold() for tag in content.tags or ()})
+    return f" {' '.join(tags)} " if tags else ""
+
+
+def tag_pattern(tag: str) -> str:
+    """The ``LIKE`` pattern (escape character ``\\``) that finds ``tag`` in ``items.tags``."""
+    folded = tag.strip().casefold()
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"% {escaped} %"
+
+
 async def sync_bundled_items(session: AsyncSession, *, library: DeckLibrary) -> SyncReport:
     """Make the bundled items in the database match the decks on disk.
 
@@ -146,6 +163,7 @@ async def sync_bundled_items(session: AsyncSession, *, library: DeckLibrary) -> 
                     difficulty=str(content.difficulty),
                     payload=payload,
                     content_hash=digest,
+                    tags=tags_text(content),
                 )
             )
             added += 1
@@ -154,6 +172,7 @@ async def sync_bundled_items(session: AsyncSession, *, library: DeckLibrary) -> 
             row.kind = content.kind
             row.difficulty = str(content.difficulty)
             row.content_hash = digest
+            row.tags = tags_text(content)
             row.active = True
             row.updated_at = now
             session.add(row)

@@ -85,6 +85,8 @@ class Item(SQLModel, table=True):
         Index("ix_items_guild_active_id", "guild_id", "active", "id"),
         # Choosing a random question of a scope, kind, deck and level from the index alone.
         Index("ix_items_pick", "guild_id", "active", "kind", "deck", "difficulty", "id"),
+        # A server's imported items by where they came from (re-importing updates them).
+        Index("ix_items_guild_source", "guild_id", "source_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -98,6 +100,11 @@ class Item(SQLModel, table=True):
     )
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(max_length=64)
+    #: The tags, case-folded, each between single spaces (``" a b "``), or ``""``; see
+    #: :func:`bot.storage.crud.tags_text`.
+    tags: str = Field(default="", max_length=1300)
+    #: Where an imported item came from (``anki:<guid>:<card>``, ``text:<digest>``), or None.
+    source_key: str | None = Field(default=None, max_length=200)
     active: bool = True
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
