@@ -77,6 +77,8 @@ async def open_services(
     """
     from bot.services.container import Services
     from bot.services.daily_quiz import DailyQuizService
+    from bot.services.deck_export import DeckExportService
+    from bot.services.deck_import import DeckImportService
     from bot.services.leaderboard import LeaderboardService
     from bot.services.privacy import PrivacyService
     from bot.services.question_bank import QuestionBankService
@@ -109,9 +111,13 @@ async def open_services(
         library=library,
         study=study,
         question_bank=QuestionBankService(db, clock=clock),
+        deck_import=DeckImportService(
+            db, clock=clock, srs=context.srs, media_dir=settings.media_dir
+        ),
+        deck_export=DeckExportService(db, clock=clock, media_dir=settings.media_dir),
         # The console's leaderboard also counts answers from before it had a local server.
         leaderboard=LeaderboardService(db, clock=clock, include_serverless=console),
-        privacy=PrivacyService(db, clock=clock),
+        privacy=PrivacyService(db, clock=clock, media_dir=settings.media_dir),
         server_settings=ServerSettingsService(
             db,
             clock=clock,

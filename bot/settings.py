@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         path = sqlite_path(self.database_url)
         return path.parent if path is not None else PROJECT_ROOT / "data"
 
+    @property
+    def media_dir(self) -> Path:
+        """Where imported images are kept (``media/`` next to the database, or ``data/media``)."""
+        return self.database_dir / "media"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+from bot.console.app import ConsoleCommand
+from bot.console.questions import question_commands
 from bot.core.clock import Clock
 from bot.core.scheduling import SchedulerConfig
+from bot.services.deck_export import DeckExportService
+from bot.services.deck_import import DeckImportService
+from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
 from bot.services.study_context import StudyConfig, StudyContext
 from bot.storage.answer_store import open_answer_store
@@ -33,3 +39,19 @@ def build_study(
         rng=random.Random(seed),
     )
     return StudyServices.build(context, store=open_answer_store(db.url))
+
+
+def console_question_commands(
+    study: StudyServices, export_dir: Path, *, media_dir: Path | None = None
+) -> dict[str, ConsoleCommand]:
+    """The console's ``/question`` command over the study database, as the root wires it."""
+    db, clock = study.context.db, study.context.clock
+    media = media_dir or export_dir.parent / "media"
+    return question_commands(
+        QuestionBankService(db, clock=clock),
+        imports=DeckImportService(db, clock=clock, srs=study.context.srs, media_dir=media),
+        exports=DeckExportService(db, clock=clock, media_dir=media),
+        deck_names=study.decks.decks,
+        clock=clock,
+        export_dir=export_dir,
+    )

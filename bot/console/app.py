@@ -30,7 +30,7 @@ from bot.console.render import render_reply, safe_text
 from bot.core.content import DIFFICULTIES, is_blank
 from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField
-from bot.errors import TutorError
+from bot.errors import BadInput, TutorError
 from bot.log import get_logger
 from bot.services.study import StudyServices
 
@@ -106,6 +106,7 @@ class ConsoleApp:
         *,
         out: TextIO | None = None,
         image_dir: Path | None = None,
+        media_dir: Path | None = None,
         commands: Mapping[str, ConsoleCommand] | None = None,
         help_fields: Sequence[ReplyField] = (),
     ) -> None:
@@ -113,6 +114,8 @@ class ConsoleApp:
         self.learner = learner
         self.out = out or sys.stdout
         self.image_dir = image_dir
+        #: Where imported pictures are; a question names its picture's file there.
+        self.media_dir = media_dir
         #: Extra commands (``/train`` and the community ones), by name with the slash.
         self.commands = dict(commands or {})
         #: Console-only sections added to /help (the tutor's help is shared with Discord).
@@ -142,7 +145,11 @@ class ConsoleApp:
         """
         if reply.choices:
             self.current = reply
-        text = render_reply(reply)
+        text = (
+            render_reply(reply, media_dir=self.media_dir)
+            if self.media_dir is not None
+            else render_reply(reply)
+        )
         if reply.image is not None:
             text += "\n" + self._save_image(reply)
         self.say(text)
@@ -177,7 +184,7 @@ class ConsoleApp:
             return await self._dialog_line(self.dialog, line)
         if is_blank(line):
             if self._waiting_for_text():
-                self.error("Your explanation is empty — type a sentence or two, or hint.")
+                self.error("Your answer is empty — type it (or hint, if there is one).")
             return True
         if line.casefold() in QUIT_WORDS:
             self.say("Bye! Your progress is saved.")
@@ -261,11 +268,18 @@ class ConsoleApp:
             shared = study.decks.help()
             self.show(replace(shared, fields=shared.fields + self.help_fields))
         elif name == "/review":
-            self.show(await study.review.review(learner))
+            tag, words = _tag_option(args)
+            if _wants_mistakes(words):
+                self.show(await study.review.mistakes(learner, tag))
+            else:
+                self.show(await study.review.review(learner, tag))
         elif name in ("/quiz", "/practice"):
-            deck, difficulty = _deck_and_difficulty(args)
+            tag, words = _tag_option(args)
+            if tag is not None and name != "/quiz":
+                raise BadInput("tag: works with /quiz and /review. Type /practice [deck].")
+            deck, difficulty = _deck_and_difficulty(words)
             mode = name[1:]
-            self.show(await study.practice.ask(learner, mode, deck, difficulty))
+            self.show(await study.practice.ask(learner, mode, deck, difficulty, tag=tag))
         elif name == "/explain":
             self.show(await study.practice.explain(learner, args[0] if args else None))
         elif name == "/test":
@@ -324,6 +338,34 @@ class ConsoleApp:
                 return 0
             if not await self.handle_line(raw):
                 return 0
+
+
+#: How a console command names a tag: ``/quiz tag:bio::cells``, ``/review mistakes tag:x``.
+TAG_PREFIX = "tag:"
+
+
+def _tag_option(args: list[str]) -> tuple[str | None, list[str]]:
+    """The ``tag:…`` word among ``args`` (None without one) and the other words."""
+    tags = [arg[len(TAG_PREFIX) :] for arg in args if arg.casefold().startswith(TAG_PREFIX)]
+    rest = [arg for arg in args if not arg.casefold().startswith(TAG_PREFIX)]
+    if len(tags) > 1:
+        raise BadInput("Pick one tag, like tag:bio::cells.")
+    if tags and not tags[0]:
+        raise BadInput("Type the tag right after tag:, like tag:bio::cells.")
+    return (tags[0] if tags else None), rest
+
+
+def _wants_mistakes(words: list[str]) -> bool:
+    """``/review`` (or ``/review due``) → False, ``/review mistakes`` → True."""
+    wanted = [word.casefold() for word in words]
+    if wanted in ([], ["due"]):
+        return False
+    if wanted == ["mistakes"]:
+        return True
+    raise BadInput(
+        "Type /review for your due cards or /review mistakes to retry what you got wrong "
+        "(add tag:<tag> to keep to one tag)."
+    )
 
 
 def _deck_and_difficulty(args: list[str]) -> tuple[str | None, str | None]:

@@ -47,11 +47,14 @@ def console_app(
         console_learner(user),
         out=out,
         image_dir=data_dir / "charts",
+        media_dir=data_dir / "media",
         commands={
             **leaderboard_commands(services.leaderboard),
             **privacy_commands(services.privacy, export_dir=export_dir),
             **questions.question_commands(
                 services.question_bank,
+                imports=services.deck_import,
+                exports=services.deck_export,
                 deck_names=services.study.decks.decks,
                 clock=services.clock,
                 export_dir=export_dir,

@@ -41,10 +41,15 @@ def privacy_commands(member_data: PrivacyService, *, export_dir: Path) -> dict[s
             return Reply(text=NOTHING_STORED, tone=Tone.INFO, private=True)
         path = export_path(export_dir, learner, export.filename)
         await asyncio.to_thread(_write_file, path, export.data)
+        saved = f"Saved to {path}"
+        if export.deck_data is not None and export.deck_filename is not None:
+            deck_path = export_path(export_dir, learner, export.deck_filename)
+            await asyncio.to_thread(_write_file, deck_path, export.deck_data)
+            saved += f"\nYour cards for Anki: {deck_path}"
         summary = export.summary()
         return Reply(
             title=summary.title,
-            text=f"{summary.text}\nSaved to {path}",
+            text=f"{summary.text}\n{saved}",
             tone=summary.tone,
             footer="To delete it all, type /forget-me.",
             private=True,

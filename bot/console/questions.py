@@ -24,19 +24,19 @@ from bot.console.dialog import CANCEL_WORD, Dialog
 from bot.console.question_form import EMPTY_DRAFT, ConfirmRemoval, ConsoleQuestionForm
 from bot.core.clock import Clock
 from bot.core.content import DIFFICULTIES
+from bot.core.deck_imports import EXPORT_FORMATS
 from bot.core.learners import Learner
 from bot.core.privacy import export_stamp
 from bot.core.question_drafts import BANK_KINDS, check_deck_name
 from bot.core.question_files import (
-    MAX_IMPORT_BYTES,
     ExportFile,
-    file_format,
-    too_big_message,
 )
 from bot.core.question_list import parse_list_token
 from bot.core.replies import Choice, Reply, ReplyField, typed_choices
 from bot.errors import BadInput, NotFound, PermissionDenied
 from bot.log import get_logger
+from bot.services.deck_export import DeckExportService
+from bot.services.deck_import import DeckImportService
 from bot.services.question_bank import QuestionBankService
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+#: The console's spelling of the Discord ``history`` option of ``/question import``.
+HISTORY_FLAG = "--history"
 #: What ``/question`` alone and ``/help`` show.
 USAGE = "\n".join(
     [
@@ -51,8 +53,10 @@ USAGE = "\n".join(
         "/question edit <id> — change one (Enter keeps a value)",
         "/question remove <id> — retire one (answers are kept)",
         "/question list [deck] [page] — your questions, 10 a page",
-        "/question export [deck] — save them as YAML deck files",
-        "/question import <file> [deck] — add every question of a .yaml or .csv file, or none",
+        "/question export [deck] [yaml|csv|apkg|quizlet|red] — save them as files",
+        "/question import <file> [deck] [--history] — every question of an Anki .apkg, an "
+        "Anki/Quizlet text export, a Red Trivia list, or a .yaml/.csv file, or none",
+        "/question accept <id> <answer> — accept another answer for a typed question",
         "/question stats <id> — how it is answered",
     ]
 )
@@ -113,19 +117,35 @@ def _list_words(words: Sequence[str]) -> tuple[str | None, int]:
     return deck, page
 
 
-def _import_words(words: Sequence[str]) -> tuple[Path, str | None]:
-    """``<file> [deck]`` (quote a path with spaces) → (path, checked deck or None)."""
+def _import_words(words: Sequence[str]) -> tuple[Path, str | None, bool]:
+    """``<file> [deck] [--history]`` (quote a path with spaces) → (path, deck, history)."""
     try:
         parts = shlex.split(" ".join(words))
     except ValueError:
         raise BadInput("That path has an unclosed quote. Quote the whole path.") from None
+    history = HISTORY_FLAG in parts
+    parts = [part for part in parts if part != HISTORY_FLAG]
     if not parts or len(parts) > 2:
         raise BadInput(
-            "Use /question import <file> [deck], e.g. /question import my-deck.yaml "
-            "(quote a path with spaces)."
+            "Use /question import <file> [deck] [--history], e.g. /question import "
+            "biology.apkg (quote a path with spaces)."
         )
     deck = check_deck_name(parts[1]) if len(parts) > 1 else None
-    return Path(parts[0]), deck
+    return Path(parts[0]), deck, history
+
+
+def _export_words(words: Sequence[str]) -> tuple[str | None, str]:
+    """``[deck] [format]`` in either order → (deck or None, format)."""
+    deck: str | None = None
+    chosen = "yaml"
+    for word in words:
+        if word.casefold() in EXPORT_FORMATS:
+            chosen = word.casefold()
+        elif deck is None:
+            deck = word
+        else:
+            raise BadInput(f"Use /question export [deck] [{'|'.join(EXPORT_FORMATS)}].")
+    return deck, chosen
 
 
 def _one_id(words: Sequence[str], command: str) -> int:
@@ -145,33 +165,27 @@ def _page_hints(reply: Reply) -> Reply:
     return typed_choices(reply, command)
 
 
-def read_import_file(path: Path) -> bytes:
-    """The bytes of a file to import (``~`` is expanded); raises a friendly error."""
+def check_import_file(path: Path) -> Path:
+    """The file to import (``~`` is expanded), checked to exist; raises a friendly error.
+
+    Its content is read by the import service (which recognises the format and checks
+    its size), so a big Anki package is never read into memory here.
+    """
     path = path.expanduser()
-    if not path.exists():
-        raise NotFound(f"There is no file at {path}. Check the path and try again.")
-    if not path.is_file():
-        raise BadInput(f"{path} is a folder. Give the path of a .yaml or .csv file.")
     try:
-        file_format(path.name)
-    except BadInput:
-        raise BadInput("The file must end in .csv, .yaml or .yml.") from None
-    try:
-        size = path.stat().st_size
-        if size > MAX_IMPORT_BYTES:
-            raise BadInput(too_big_message(size))
-        with path.open("rb") as handle:
-            # One byte past the limit shows a file that grew after stat().
-            data = handle.read(MAX_IMPORT_BYTES + 1)
+        if not path.exists():
+            raise NotFound(f"There is no file at {path}. Check the path and try again.")
+        if not path.is_file():
+            raise BadInput(f"{path} is a folder. Give the path of the file to import.")
+        with path.open("rb"):
+            pass
     except OSError as error:
         log.info("could not read import file %s: %s", path, error)
         reason = error.strerror or "it can't be read"
         raise BadInput(
             f"I couldn't read {path} ({reason}). Check the file and try again."
         ) from None
-    if len(data) > MAX_IMPORT_BYTES:
-        raise BadInput(too_big_message(len(data)))
-    return data
+    return path
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -180,10 +194,11 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write_export(export_dir: Path, prefix: str, files: Sequence[ExportFile]) -> list[Path]:
-    """Write exported deck files as ``<prefix>-<deck>.yaml``; returns their paths."""
+    """Write exported files as ``<prefix>-<name>``; returns their paths."""
     paths = [export_dir / f"{prefix}-{file.filename}" for file in files]
     for path, file in zip(paths, files, strict=True):
-        _write_text(path, file.text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(file.data)
     return paths
 
 
@@ -217,9 +232,18 @@ class QuestionCommands:
     """
 
     def __init__(
-        self, bank: QuestionBankService, *, deck_names: DeckNames, clock: Clock, export_dir: Path
+        self,
+        bank: QuestionBankService,
+        *,
+        imports: DeckImportService,
+        exports: DeckExportService,
+        deck_names: DeckNames,
+        clock: Clock,
+        export_dir: Path,
     ) -> None:
         self.bank = bank
+        self.imports = imports
+        self.exports = exports
         self.deck_names = deck_names
         self.clock = clock
         self.export_dir = export_dir
@@ -230,6 +254,7 @@ class QuestionCommands:
             "list": self.list_questions,
             "export": self.export,
             "import": self.import_file,
+            "accept": self.accept,
             "stats": self.stats,
         }
 
@@ -271,10 +296,9 @@ class QuestionCommands:
         return _page_hints(await self.bank.list_page(member, page, deck))
 
     async def export(self, member: Learner, words: list[str]) -> Reply | Dialog:
-        """``export [deck]``: the deck files, written into the export folder."""
-        if len(words) > 1:
-            raise BadInput("Use /question export [deck].")
-        result = await self.bank.export(member, words[0] if words else None)
+        """``export [deck] [format]``: the files, written into the export folder."""
+        deck, chosen = _export_words(words)
+        result = await self.exports.export(member, deck, chosen)
         paths = await asyncio.to_thread(
             _write_export, self.export_dir, f"questions-{self._stamp()}", result.files
         )
@@ -286,15 +310,24 @@ class QuestionCommands:
         )
 
     async def import_file(self, member: Learner, words: list[str]) -> Reply | Dialog:
-        """``import <file> [deck]``: every question of the file, or none (report on disk)."""
-        path, deck = _import_words(words)
-        data = await asyncio.to_thread(read_import_file, path)
-        result = await self.bank.import_file(member, path.name, data, deck=deck)
+        """``import <file> [deck] [--history]``: every question of the file, or none."""
+        path, deck, history = _import_words(words)
+        path = await asyncio.to_thread(check_import_file, path)
+        result = await self.imports.import_upload(
+            member, path.name, path, deck=deck, history=history
+        )
         if result.report is None:
             return result.reply
-        report = self.export_dir / f"import-problems-{self._stamp()}.txt"
+        report = self.export_dir / f"import-report-{self._stamp()}.txt"
         await asyncio.to_thread(_write_text, report, result.report)
-        return replace(result.reply, footer=f"Every problem is listed in {report}")
+        return replace(result.reply, footer=f"The full report is in {report}")
+
+    async def accept(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``accept <id> <answer…>``: one more accepted answer for a typed question."""
+        if len(words) < 2:
+            raise BadInput("Use /question accept <id> <answer>, e.g. /question accept 12 gradient.")
+        item_id = parse_item_id(words[0], "accept")
+        return await self.bank.accept(member, item_id, " ".join(words[1:]))
 
     async def stats(self, member: Learner, words: list[str]) -> Reply | Dialog:
         """``stats <id>``: how the question is answered."""
@@ -302,12 +335,25 @@ class QuestionCommands:
 
 
 def question_commands(
-    bank: QuestionBankService, *, deck_names: DeckNames, clock: Clock, export_dir: Path
+    bank: QuestionBankService,
+    *,
+    imports: DeckImportService,
+    exports: DeckExportService,
+    deck_names: DeckNames,
+    clock: Clock,
+    export_dir: Path,
 ) -> dict[str, ConsoleCommand]:
-    """``/question add|edit|remove|list|export|import|stats`` for the offline console.
+    """``/question add|edit|remove|list|export|import|accept|stats`` for the offline console.
 
-    Exported deck files and import problem reports are written into ``export_dir``, their
-    names stamped with ``clock``'s time.
+    Exported files and import reports are written into ``export_dir``, their names stamped
+    with ``clock``'s time.
     """
-    commands = QuestionCommands(bank, deck_names=deck_names, clock=clock, export_dir=export_dir)
+    commands = QuestionCommands(
+        bank,
+        imports=imports,
+        exports=exports,
+        deck_names=deck_names,
+        clock=clock,
+        export_dir=export_dir,
+    )
     return {"/question": commands.question}

@@ -8,6 +8,7 @@ terminal control sequences (``ESC [2J`` clears the screen) and only ever shows t
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from bot.core.replies import Reply, Tone
 
@@ -41,6 +42,9 @@ def safe_text(text: str) -> str:
     return text.replace("\r\n", "\n").translate(_SAFE_TABLE)
 
 
+#: Where a question's picture is said to be when the console was not told its media folder.
+DEFAULT_MEDIA_DIR = Path("data") / "media"
+
 TONE_MARKS = {
     Tone.SUCCESS: "✓ ",
     Tone.FAILURE: "✗ ",
@@ -70,8 +74,12 @@ def render_choices(reply: Reply) -> str:
     return f"→ Type {labelled}"
 
 
-def render_reply(reply: Reply, *, width: int = 78) -> str:
-    """A reply as terminal text: title rule, body, code, fields, footer and choices."""
+def render_reply(reply: Reply, *, width: int = 78, media_dir: Path = DEFAULT_MEDIA_DIR) -> str:
+    """A reply as terminal text: title rule, body, picture, code, fields, footer and choices.
+
+    A question's picture is one line naming its file in ``media_dir`` (``🖼 data/media/x.png``):
+    the terminal cannot show it, the member can open it.
+    """
     lines: list[str] = []
     if reply.title:
         lines.append(f"── {plain(reply.title)} ──")
@@ -79,6 +87,8 @@ def render_reply(reply: Reply, *, width: int = 78) -> str:
         lines.append(TONE_MARKS[reply.tone].strip())
     if reply.text:
         lines.append(plain(reply.text))
+    if reply.media:
+        lines.append(f"🖼 {(media_dir / reply.media).as_posix()}")
     if reply.code:
         lines.append("")
         lines.extend("    " + line for line in reply.code.rstrip().splitlines())

@@ -10,15 +10,21 @@ prefix) carrying all the state needed, so buttons keep working after a restart.
 ``hi:<prompt>``         show the hint
 ``ex:<prompt>``         submit an explanation (text comes separately)
 ``nx:review``           next due item
+``nx:mistakes``         next question to retry (answered wrong lately)
 ``nx:test:<session>``   next question of a test
 ``nx:<mode>:<deck>:<difficulty>``  another quiz/practice/explain question ("-" = any)
 =====================  =========================================
+
+A run limited to one tag (``/review tag:…``, ``/quiz tag:…``) is a study session that holds
+the tag; its id follows: ``nx:review:<session>``, ``nx:mistakes:<session>``,
+``nx:quiz:<deck>:<difficulty>:<session>``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.letters import MISTAKES_MODE
 from bot.errors import ExpiredAction
 
 EXPIRED_MESSAGE = "That button no longer works. Start again with /review, /quiz or /test."
@@ -83,7 +89,10 @@ class SubmitExplanation:
 
 @dataclass(frozen=True, slots=True)
 class Next:
-    """Move on: the next due item, the next test question, or another question."""
+    """Move on: the next due item or mistake, the next test question, or another question.
+
+    ``session_id`` is a test's, or a tagged run's (the study session holding the tag).
+    """
 
     mode: str
     session_id: int | None = None
@@ -92,16 +101,20 @@ class Next:
 
     def token(self) -> str:
         """Encode as a token."""
-        if self.mode == "review":
-            return "nx:review"
         if self.mode == "test":
             return f"nx:test:{self.session_id}"
-        return f"nx:{self.mode}:{self.deck or '-'}:{self.difficulty or '-'}"
+        if self.mode in QUEUE_MODES:
+            head = f"nx:{self.mode}"
+        else:
+            head = f"nx:{self.mode}:{self.deck or '-'}:{self.difficulty or '-'}"
+        return head if self.session_id is None else f"{head}:{self.session_id}"
 
 
 Action = Reveal | Rate | Answer | Hint | SubmitExplanation | Next
 
-NEXT_MODES = frozenset({"review", "test", "quiz", "practice", "explain"})
+#: Modes whose next question comes from the member's own queue (no deck or level).
+QUEUE_MODES = frozenset({"review", MISTAKES_MODE})
+NEXT_MODES = frozenset({*QUEUE_MODES, "test", "quiz", "practice", "explain"})
 
 
 def _int(text: str) -> int:
@@ -130,12 +143,13 @@ def parse_action(token: str) -> Action:
         return SubmitExplanation(_int(args[0]))
     if head == "nx" and args and args[0] in NEXT_MODES:
         mode = args[0]
-        if mode == "review" and len(args) == 1:
-            return Next("review")
+        if mode in QUEUE_MODES and len(args) in (1, 2):
+            return Next(mode, session_id=_int(args[1]) if len(args) == 2 else None)
         if mode == "test" and len(args) == 2:
             return Next("test", session_id=_int(args[1]))
-        if mode in {"quiz", "practice", "explain"} and len(args) == 3:
+        if mode in {"quiz", "practice", "explain"} and len(args) in (3, 4):
             deck = None if args[1] == "-" else args[1]
             difficulty = None if args[2] == "-" else args[2]
-            return Next(mode, deck=deck, difficulty=difficulty)
+            run = _int(args[3]) if len(args) == 4 else None
+            return Next(mode, session_id=run, deck=deck, difficulty=difficulty)
     raise ExpiredAction(EXPIRED_MESSAGE)

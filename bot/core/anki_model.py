@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+#: The field in which the bot's own exports keep each item as JSON (never shown on a card),
+#: so importing the package again gives back exactly the same questions; see
+#: :func:`bot.core.anki_notes.tutor_item`.
+TUTOR_FIELD = "Study Tutor data"
+
 
 @dataclass(frozen=True, slots=True)
 class AnkiTemplate:
@@ -37,6 +42,8 @@ class AnkiReview:
 
     ``kind``: 0 learning, 1 review, 2 relearning, 3 filtered (cram), 4 manual/rescheduled,
     5 rescheduled by the "set due date" tool. ``ease`` 0 means a manual change, not an answer.
+    ``interval`` is Anki's ``ivl`` after the review (days; negative: seconds) and
+    ``duration_ms`` the time the answer took (Anki's ``time``).
     """
 
     at: datetime
@@ -51,6 +58,11 @@ class AnkiCard:
     """One card of a note: its template ordinal (cloze number − 1), deck and review history.
 
     ``queue`` is Anki's queue (−1 suspended, −2/−3 buried, 0 new, 1/3 learning, 2 review).
+    The scheduling columns are Anki's, unconverted: ``card_type`` 0 new, 1 learning,
+    2 review, 3 relearning; ``due`` a position for new cards, a day number counted from
+    :attr:`AnkiCollection.created_at` for review cards and epoch seconds for (re)learning
+    cards; ``interval`` in days (negative: seconds); ``ease_factor`` in permille (2500 is
+    250 %). A card in a filtered deck has the name of its home deck as ``deck``.
     """
 
     id: int
@@ -58,6 +70,12 @@ class AnkiCard:
     deck: str
     queue: int = 0
     reviews: tuple[AnkiReview, ...] = ()
+    card_type: int = 0
+    due: int = 0
+    interval: int = 0
+    ease_factor: int = 0
+    reps: int = 0
+    lapses: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +101,15 @@ class AnkiNote:
 @dataclass(slots=True)
 class AnkiCollection:
     """The notes of a package, the media files it carries (by the name notes use) and notes
-    about what was skipped while reading (one line each)."""
+    about what was skipped while reading (one line each).
+
+    ``created_at`` is the collection's creation day (Anki's ``col.crt``: review cards' ``due``
+    counts days from it); ``package_format`` the collection file that was read
+    (``"anki21b"``, ``"anki21"`` or ``"anki2"``).
+    """
 
     notes: list[AnkiNote] = field(default_factory=list)
     media_names: frozenset[str] = frozenset()
     remarks: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    package_format: str = ""

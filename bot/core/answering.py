@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import actions
-from bot.core.content import AnyItem, Explain, Flashcard, MultipleChoice, Practice
+from bot.core.content import AnyItem, Explain, Flashcard, MultipleChoice, Practice, Typed
 from bot.core.grading import Coverage, grade_explanation
 from bot.core.learners import Learner
 from bot.core.letters import DAILY_MODE, letter, letter_range
@@ -25,6 +25,7 @@ from bot.core.scheduling import (
     grade_for_coverage,
 )
 from bot.core.sessions import StudyItem
+from bot.core.typed_answers import TypedCheck, check_typed
 from bot.errors import BadInput, ExpiredAction, NotYourQuestion
 
 #: Longest answer time we store; a question left open over lunch is not a 2-hour answer.
@@ -94,6 +95,8 @@ class Graded:
     grade: Grade
     option: int | None = None
     coverage: Coverage | None = None
+    #: How a typed answer matched (which accepted answer, exactly or close enough).
+    typed: TypedCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,8 @@ def grade_action(
 ) -> Graded:
     """Grade an answer to ``item``. Raises a friendly error for a wrong kind of answer.
 
-    Lettered answers: right → Good, wrong → Again. Flashcards: the member's own rating,
+    Lettered and typed answers: right → Good, wrong → Again (a typed answer is checked
+    forgivingly, see :mod:`bot.core.typed_answers`). Flashcards: the member's own rating,
     after the reveal. Explanations: concept coverage (all → Good, half → Hard, less → Again).
     """
     content = item.content
@@ -177,6 +181,8 @@ def grade_action(
         grade = Grade(action.grade)
         remembered = grade != Grade.AGAIN
         return Graded(answer=grade.label, correct=remembered, score=float(remembered), grade=grade)
+    if isinstance(content, Typed):
+        return grade_typed(content, text)
     if not isinstance(content, Explain):
         raise ExpiredAction("This question takes a lettered answer, not an explanation.")
     answer = (text or "").strip()
@@ -194,6 +200,25 @@ def grade_action(
         score=coverage.fraction,
         grade=grade,
         coverage=coverage,
+    )
+
+
+def grade_typed(content: Typed, text: str | None) -> Graded:
+    """Grade a typed answer: one of the accepted answers (forgivingly) → Good, else Again."""
+    answer = (text or "").strip()
+    if not answer:
+        raise BadInput("Your answer is empty — type your answer, a word or a number is enough.")
+    if len(answer) > MAX_EXPLANATION_CHARS:
+        raise BadInput(
+            f"That's a long one! Please keep your answer under {MAX_EXPLANATION_CHARS} characters."
+        )
+    check = check_typed(answer, content.answers, fractions=content.fractions)
+    return Graded(
+        answer=answer,
+        correct=check.correct,
+        score=1.0 if check.correct else 0.0,
+        grade=grade_for_answer(check.correct),
+        typed=check,
     )
 
 
@@ -251,4 +276,12 @@ def already_answered_message(item: StudyItem, earlier: tuple[str, bool] | None) 
         return f"You already answered this one: {shown} ({verdict})."
     if isinstance(content, Flashcard):
         return f"You already rated this card: {picked}."
+    if isinstance(content, Typed):
+        return f"You already answered this one: “{_one_line(picked)}” ({verdict})."
     return "You already answered this one. Your first answer counts."
+
+
+def _one_line(text: str, limit: int = 100) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -466,6 +466,14 @@ def parse_item(data: Mapping[str, Any]) -> AnyItem:
         raise BadInput(message) from None
 
 
+def payload_prompt(payload: Mapping[str, Any] | None) -> str:
+    """What a stored item (:func:`item_to_dict`'s dict) asks, without validating it: the
+    question, a flashcard's front or an explain prompt (``""`` when there is none)."""
+    data = payload or {}
+    text = data.get("question") or data.get("front") or data.get("prompt")
+    return text if isinstance(text, str) else ""
+
+
 def item_to_dict(item: AnyItem) -> dict[str, Any]:
     """A JSON-able dict of ``item`` that :func:`parse_item` turns back into an equal item."""
     data = item.model_dump(mode="json", exclude_none=True)

@@ -356,12 +356,19 @@ def reminder_due(
 # -- button tokens --------------------------------------------------------------------------
 
 ANSWER_PREFIX = "dq"
+#: A typed question's **Answer** button and its form: ``dt:<quiz>:<prompt>``.
+TYPED_ANSWER_PREFIX = "dt"
 CATCH_UP_PREFIX = "dc"
 
 
 def answer_token(quiz_id: int, prompt_id: int, option: int) -> str:
     """Token of a live daily-quiz answer button: ``dq:<quiz>:<prompt>:<option>``."""
     return f"{ANSWER_PREFIX}:{quiz_id}:{prompt_id}:{option}"
+
+
+def typed_answer_token(quiz_id: int, prompt_id: int) -> str:
+    """Token of a live typed question's **Answer** button and form: ``dt:<quiz>:<prompt>``."""
+    return f"{TYPED_ANSWER_PREFIX}:{quiz_id}:{prompt_id}"
 
 
 def catch_up_token(quiz_id: int) -> str:
@@ -382,6 +389,12 @@ def parse_answer_token(token: str) -> tuple[int, int, int] | None:
     """``dq:<quiz>:<prompt>:<option>`` → (quiz, prompt, option); None when malformed."""
     numbers = _numbers(token, ANSWER_PREFIX, 3)
     return (numbers[0], numbers[1], numbers[2]) if numbers else None
+
+
+def parse_typed_answer_token(token: str) -> tuple[int, int] | None:
+    """``dt:<quiz>:<prompt>`` → (quiz, prompt); None when malformed."""
+    numbers = _numbers(token, TYPED_ANSWER_PREFIX, 2)
+    return (numbers[0], numbers[1]) if numbers else None
 
 
 def parse_catch_up_token(token: str) -> int | None:

@@ -12,13 +12,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core.content import MultipleChoice, Practice, parse_item
+from bot.core.content import MultipleChoice, Practice, Typed, parse_item
 from bot.core.daily import (
     MemberScore,
     ScheduledRun,
     answer_token,
     catch_up_token,
     rank_scores,
+    typed_answer_token,
 )
 from bot.core.letters import letter
 from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
@@ -52,16 +53,21 @@ def daily_question(
 ) -> tuple[Reply, int]:
     """Turn a shared question into a daily-quiz post with window-checked buttons.
 
-    Returns the post and the question's prompt id (0 when it has no answer buttons).
+    Lettered answers become ``dq:`` buttons; a typed question's **Answer** becomes a ``dt:``
+    button whose form the daily quiz takes (it still asks for text). Returns the post and
+    the question's prompt id (0 when it has no answer buttons).
     """
     choices: list[Choice] = []
     prompt_id = 0
     for choice in shown.choices:
         parts = choice.action.split(":")
-        if parts[0] != "an" or len(parts) != 3:
-            continue  # hints stay out of the timed quiz
-        prompt_id, option = int(parts[1]), int(parts[2])
-        choices.append(replace(choice, action=answer_token(quiz_id, prompt_id, option)))
+        if parts[0] == "an" and len(parts) == 3:
+            prompt_id, option = int(parts[1]), int(parts[2])
+            choices.append(replace(choice, action=answer_token(quiz_id, prompt_id, option)))
+        elif parts[0] == "ex" and len(parts) == 2 and choice.needs_text:
+            prompt_id = int(parts[1])
+            choices.append(replace(choice, action=typed_answer_token(quiz_id, prompt_id)))
+        # hints stay out of the timed quiz
     title = "🗓️ Daily quiz" if total == 1 else f"🗓️ Daily quiz · question {number} of {total}"
     subject = shown.title.split(" · ", 1)[1] if " · " in shown.title else ""
     footer = (
@@ -106,6 +112,7 @@ class QuestionOutcome:
 
     number: int
     question: str
+    #: The correct option's letter; empty for a typed question.
     answer_letter: str
     answer: str
     explanation: str
@@ -116,18 +123,30 @@ class QuestionOutcome:
 def question_outcome(
     number: int, payload: Mapping[str, Any], prompt_id: int, answers: Sequence[MemberAnswer]
 ) -> QuestionOutcome | None:
-    """How question ``number`` (a stored item's ``payload``) went; None if not a choice item."""
+    """How question ``number`` (a stored item's ``payload``) went; None if it is neither a
+    choice nor a typed question."""
     content = parse_item(payload)
+    these = [a for a in answers if a.prompt_id == prompt_id]
+    right = sum(1 for a in these if a.correct)
+    if isinstance(content, Typed):
+        return QuestionOutcome(
+            number=number,
+            question=content.question,
+            answer_letter="",
+            answer=content.answers[0],
+            explanation=content.explanation or "",
+            right=right,
+            answered=len(these),
+        )
     if not isinstance(content, MultipleChoice | Practice):
         return None
-    these = [a for a in answers if a.prompt_id == prompt_id]
     return QuestionOutcome(
         number=number,
         question=content.question,
         answer_letter=letter(content.correct_index),
         answer=content.correct_option,
         explanation=content.explanation,
-        right=sum(1 for a in these if a.correct),
+        right=right,
         answered=len(these),
     )
 
@@ -169,10 +188,12 @@ def results_reply(
         everything = "everything" if total > 1 else "it"
         out.text = f"{answered} {people} answered · {perfect} got {everything} right."
     for outcome in questions:
+        lettered = f"{outcome.answer_letter}. " if outcome.answer_letter else ""
+        explanation = clip(outcome.explanation, MAX_EXPLANATION)
         value = (
-            f"**{outcome.answer_letter}. {clip(outcome.answer, 200)}**\n"
-            f"{clip(outcome.explanation, MAX_EXPLANATION)}\n"
-            f"✅ {outcome.right} of {outcome.answered} answered correctly"
+            f"**{lettered}{clip(outcome.answer, 200)}**\n"
+            + (f"{explanation}\n" if explanation else "")
+            + f"✅ {outcome.right} of {outcome.answered} answered correctly"
         )
         out.add_field(f"{outcome.number}. {clip(outcome.question, 200)}", value)
     placings = rank_scores(scores)

@@ -6,6 +6,8 @@ LETTERS = "ABCDEF"
 
 #: Mode of the prompts a server's daily quiz posts for everyone.
 DAILY_MODE = "daily"
+#: Mode of the prompts and attempts of ``/review mistakes`` (questions to retry).
+MISTAKES_MODE = "mistakes"
 
 
 def letter(index: int) -> str:

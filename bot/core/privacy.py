@@ -31,22 +31,32 @@ _TOKEN = re.compile(rf"{TOKEN_PREFIX}:(?P<verb>ok|no):(?P<owner>[A-Za-z0-9_\-]{{
 
 @dataclass(frozen=True, slots=True)
 class DataExport:
-    """A member's data as a JSON file, with a few counts for the message around it."""
+    """A member's data as a JSON file (and their cards as an Anki package), with a few counts
+    for the message around it."""
 
     filename: str
     data: bytes
     attempts: int
     review_states: int
+    #: The member's cards with their scheduling, as an ``.apkg`` Anki opens (None: no cards).
+    deck_filename: str | None = None
+    deck_data: bytes | None = None
 
     def summary(self) -> Reply:
-        """The private message that goes with the file."""
+        """The private message that goes with the file(s)."""
+        text = (
+            "Here is everything I store about you: your profile, "
+            f"{plural(self.attempts, 'answer')} and "
+            f"{plural(self.review_states, 'review card')}, as JSON."
+        )
+        if self.deck_data is not None:
+            text += (
+                " Your cards are also in an Anki package: open it in Anki (File → Import, "
+                'tick "Import any learning progress") to keep studying them there.'
+            )
         return Reply(
             title="Your data",
-            text=(
-                "Here is everything I store about you: your profile, "
-                f"{plural(self.attempts, 'answer')} and "
-                f"{plural(self.review_states, 'review card')}, as JSON."
-            ),
+            text=text,
             tone=Tone.SUCCESS,
             footer="To delete it all, use /forget-me.",
             private=True,

@@ -281,7 +281,12 @@ def draft_from_fields(fields: Mapping[str, Any]) -> QuestionDraft:
 def draft_from_item(deck: str, item: AnyItem) -> QuestionDraft:
     """The form fields that reproduce ``item`` (to pre-fill the edit form)."""
     if not isinstance(item, ChoiceItem):
-        raise BadInput("Only multiple-choice and practice questions can be edited here.")
+        what = "typed question" if item.kind == "typed" else item.kind
+        raise BadInput(
+            f"This is a {what}; the form edits multiple-choice and practice questions. "
+            "Export its deck, edit the file and import it again (members keep their progress)"
+            + (", or add accepted answers with /question accept." if item.kind == "typed" else ".")
+        )
     return QuestionDraft(
         deck=deck,
         kind=item.kind,

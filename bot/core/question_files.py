@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
+from bot.core.anki_model import AnkiReview
 from bot.core.content import AnyItem, item_to_dict
 from bot.core.deck_files import load_deck_text, not_utf8_message
 from bot.core.question_drafts import (
-    BANK_KINDS,
     check_deck_name,
     check_lengths,
     question_key,
@@ -47,11 +47,17 @@ MAX_EXPORT_FILES = 10
 
 @dataclass(frozen=True, slots=True)
 class ImportedQuestion:
-    """One good row of an import file, with where it came from (``row 4``, ``line 12``)."""
+    """One good row of an import file, with where it came from (``row 4``, ``line 12``).
+
+    ``key`` names the question in its source (``anki:<guid>:<card>``, ``text:<hash>``) so a
+    second import of the same file updates it; ``reviews`` is its Anki review history.
+    """
 
     where: str
     deck: str
     item: AnyItem
+    key: str | None = None
+    reviews: tuple[AnkiReview, ...] = ()
 
 
 @dataclass(slots=True)
@@ -60,6 +66,8 @@ class ImportParse:
 
     questions: list[ImportedQuestion] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: Notes that do not stop the import ("3 notes had sounds, which were left out").
+    remarks: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -300,12 +308,6 @@ def parse_yaml(text: str, *, deck: str | None = None, source: str = "upload") ->
     lines = _item_lines(text)
     for index, item in enumerate(loaded.items):
         where = f"line {lines[index]}" if index < len(lines) else f"item {index + 1}"
-        if item.kind not in BANK_KINDS:
-            result.problems.append(
-                f"{where}: item '{item.id}' is a {item.kind}; only mcq and practice "
-                "questions can be added to a server"
-            )
-            continue
         try:
             check_lengths(item)
         except BadInput as error:
@@ -390,7 +392,13 @@ def export_yaml(deck: str, items: Sequence[AnyItem], *, comment: str = "") -> st
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
-    """One exported deck file."""
+    """One exported file: a text file, or (``blob``) a binary one such as an ``.apkg``."""
 
     filename: str
-    text: str
+    text: str = ""
+    blob: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes (text as UTF-8)."""
+        return self.blob if self.blob is not None else self.text.encode("utf-8")

@@ -39,7 +39,8 @@ class Choice:
 
     ``key`` is what a console user types (``A``, ``hint``, ``good``); ``action`` is the token
     the engine understands. When ``needs_text`` is set, the adapter first asks for free text
-    (a Discord modal, the next console line) labelled ``text_label`` and passes it along.
+    (a Discord modal, the next console line) labelled ``text_label`` and passes it along;
+    ``short_text`` asks for one line (a word, a name or a number) rather than a paragraph.
     """
 
     key: str
@@ -49,6 +50,7 @@ class Choice:
     needs_text: bool = False
     text_label: str = ""
     text_placeholder: str = ""
+    short_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,9 @@ class Reply:
 
     ``code`` is shown as a code block (``code_language`` for highlighting). ``private`` asks
     the adapter to show it only to the member (ephemeral on Discord). ``footer`` is a short
-    line such as "Card 3 of 10".
+    line such as "Card 3 of 10". ``image`` is a picture made for this reply (a chart);
+    ``media`` names a question's picture in the media folder (``<data folder>/media/``, the
+    name already checked by the content model), which each adapter looks up itself.
     """
 
     text: str
@@ -86,6 +90,7 @@ class Reply:
     code: str = ""
     code_language: str = "python"
     image: Image | None = None
+    media: str = ""
     footer: str = ""
     private: bool = False
 
@@ -122,6 +127,7 @@ class ReplyBuilder:
     fields: list[ReplyField] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
     code: str = ""
+    media: str = ""
     footer: str = ""
     private: bool = False
 
@@ -139,6 +145,7 @@ class ReplyBuilder:
             fields=tuple(self.fields),
             choices=tuple(self.choices),
             code=self.code,
+            media=self.media,
             footer=self.footer,
             private=self.private,
         )

@@ -15,7 +15,7 @@ TEST_SIZE = 10
 TEST_TARGET_MIX: dict[str, int] = {"easy": 3, "medium": 4, "hard": 3}
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 #: Item kinds that can be graded automatically and so can appear in a test.
-TEST_KINDS = frozenset({"mcq", "practice"})
+TEST_KINDS = frozenset({"mcq", "practice", "typed"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,9 @@ class StatsSummary:
     retention: Retention = field(default_factory=lambda: Retention(reviews=0, correct=0))
     #: One entry per local day of the last :data:`STATS_WINDOW_DAYS` days, oldest first.
     activity: tuple[DayActivity, ...] = field(default_factory=tuple)
+    #: Questions answered wrong lately and not yet right twice in a row since (what
+    #: ``/review mistakes`` serves; see :mod:`bot.storage.mistakes`).
+    mistakes: int = 0
 
     @property
     def recent_answers(self) -> int:

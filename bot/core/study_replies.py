@@ -10,7 +10,7 @@ from datetime import datetime
 
 from bot.core import actions
 from bot.core.answering import AnswerOutcome
-from bot.core.content import Explain, Flashcard, MultipleChoice, Practice
+from bot.core.content import Explain, Flashcard, MultipleChoice, Practice, Typed
 from bot.core.letters import letter, letter_range
 from bot.core.replies import Choice, ChoiceStyle, Reply, ReplyBuilder, Tone
 from bot.core.scheduling import CardState, Grade, describe_interval
@@ -18,7 +18,7 @@ from bot.core.sessions import StudyItem, TestScore
 
 #: The modes a member asks for one question at a time, and the kinds each shows.
 MODE_KINDS: dict[str, tuple[str, ...]] = {
-    "quiz": ("mcq",),
+    "quiz": ("mcq", "typed"),
     "practice": ("practice",),
     "explain": ("explain",),
 }
@@ -27,6 +27,8 @@ MODE_NOUNS = {
     "practice": "practice problems",
     "explain": "explain prompts",
 }
+#: How many other accepted answers a typed question's feedback lists.
+MAX_OTHER_ANSWERS = 5
 _RATING_STYLES = {
     Grade.AGAIN: ChoiceStyle.DANGER,
     Grade.HARD: ChoiceStyle.SECONDARY,
@@ -49,9 +51,12 @@ def question_reply(
     hint_shown: bool = False,
     private: bool = False,
 ) -> Reply:
-    """Show an item as a question (flashcard front, options, or explain prompt)."""
+    """Show an item as a question (flashcard front, options, explain or typed prompt).
+
+    The item's picture, if it has one, goes along as the reply's ``media``.
+    """
     content = item.content
-    out = ReplyBuilder(tone=Tone.QUESTION, private=private)
+    out = ReplyBuilder(tone=Tone.QUESTION, private=private, media=content.image or "")
     if isinstance(content, Flashcard):
         out.title = heading or f"Flashcard · {item.deck}"
         out.text = content.front
@@ -93,7 +98,40 @@ def question_reply(
         if not hint_shown:
             out.choices.append(Choice("hint", "Hint", actions.Hint(prompt_id).token()))
         out.footer = "Answer in your own words."
+    elif isinstance(content, Typed):
+        _typed_question(out, content, item, prompt_id, heading=heading, hint_shown=hint_shown)
     return out.build()
+
+
+def _typed_question(
+    out: ReplyBuilder,
+    content: Typed,
+    item: StudyItem,
+    prompt_id: int,
+    *,
+    heading: str,
+    hint_shown: bool,
+) -> None:
+    """A typed question: its text, an **Answer** that asks for one line, and a hint if any."""
+    out.title = heading or f"Question · {item.deck} · {content.difficulty}"
+    out.text = content.question
+    if hint_shown and content.hint:
+        out.add_field("💡 Hint", content.hint)
+    out.choices.append(
+        Choice(
+            "answer",
+            "Answer",
+            actions.SubmitExplanation(prompt_id).token(),
+            style=ChoiceStyle.PRIMARY,
+            needs_text=True,
+            text_label="Your answer",
+            text_placeholder="A word, a name or a number.",
+            short_text=True,
+        )
+    )
+    if content.hint and not hint_shown:
+        out.choices.append(Choice("hint", "Hint", actions.Hint(prompt_id).token()))
+    out.footer = "Type your answer — small typos are fine."
 
 
 def revealed_reply(item: StudyItem, prompt_id: int) -> Reply:
@@ -103,6 +141,7 @@ def revealed_reply(item: StudyItem, prompt_id: int) -> Reply:
         text=item.content.prompt,
         tone=Tone.QUESTION,
         private=True,
+        media=item.content.image or "",
     )
     if isinstance(item.content, Flashcard):
         out.text = item.content.front
@@ -117,15 +156,19 @@ def revealed_reply(item: StudyItem, prompt_id: int) -> Reply:
 
 
 def next_choice(mode: str, *, session_id: int | None, deck: str) -> Choice | None:
-    """The "move on" button after an answer, matching how the item was asked."""
-    if mode == "review":
-        token = actions.Next("review").token()
-        return Choice("next", "Next card", token, style=ChoiceStyle.PRIMARY)
+    """The "move on" button after an answer, matching how the item was asked.
+
+    ``session_id`` is the prompt's: a test's, or a tagged run's (the next one keeps the tag).
+    """
+    if mode in actions.QUEUE_MODES:
+        token = actions.Next(mode, session_id=session_id).token()
+        label = "Next card" if mode == "review" else "Next mistake"
+        return Choice("next", label, token, style=ChoiceStyle.PRIMARY)
     if mode == "test":
         token = actions.Next("test", session_id=session_id).token()
         return Choice("next", "Next question", token, style=ChoiceStyle.PRIMARY)
     if mode in MODE_KINDS:
-        token = actions.Next(mode, deck=deck).token()
+        token = actions.Next(mode, session_id=session_id, deck=deck).token()
         return Choice("next", "Another one", token, style=ChoiceStyle.PRIMARY)
     return None
 
@@ -169,8 +212,32 @@ def answer_feedback(outcome: AnswerOutcome, now: datetime) -> ReplyBuilder:
         out.tone = Tone.SUCCESS if not coverage.missed else Tone.INFO
         out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
         out.add_field("A strong answer", content.model_answer)
+    elif isinstance(content, Typed):
+        _typed_feedback(out, content, outcome)
     out.footer = schedule_note(outcome.state, now)
     return out
+
+
+def _typed_feedback(out: ReplyBuilder, content: Typed, outcome: AnswerOutcome) -> None:
+    """Correct, close enough (naming the accepted answer) or not quite, and the explanation."""
+    graded = outcome.graded
+    check = graded.typed
+    matched = check.matched if check is not None and check.matched else content.answers[0]
+    if graded.correct and (check is None or check.exact):
+        out.title, out.tone = "✅ Correct", Tone.SUCCESS
+        out.text = f"**{matched}**"
+    elif graded.correct:
+        out.title, out.tone = f"✅ Close enough: *{short_line(matched, 200)}*", Tone.SUCCESS
+        out.text = f"You typed “{short_line(graded.answer, 200)}”\nThe answer is **{matched}**"
+    else:
+        out.title, out.tone = "❌ Not quite", Tone.FAILURE
+        typed = short_line(graded.answer, 200)
+        out.text = f"You typed “{typed}”\nThe answer is **{content.answers[0]}**"
+    if content.explanation:
+        out.text += f"\n\n{content.explanation}"
+    others = [answer for answer in content.answers if answer != matched]
+    if others:
+        out.add_field("Also accepted", ", ".join(others[:MAX_OTHER_ANSWERS]))
 
 
 def test_results_reply(items: list[StudyItem], answered: list[tuple[int, bool]]) -> Reply:
@@ -236,7 +303,9 @@ def help_reply() -> Reply:
         "\n".join(
             [
                 "/review — your due flashcards and questions",
+                "/review mistakes — retry what you got wrong in the last 14 days",
                 "/quiz [deck] [difficulty] — one multiple-choice question",
+                "/review, /quiz … tag:bio::cells — only questions with that tag",
                 "/practice [deck] [difficulty] — a worked problem with a hint",
                 "/explain [deck] — explain a concept in your own words",
                 "/test [deck] — 10 questions across easy, medium and hard",

@@ -269,7 +269,7 @@ class TutorBot(commands.AutoShardedBot):
                 await interaction.response.defer(ephemeral=private, thinking=True)
         # Errors of the work itself (a bad answer, a stale button) go to the error handler.
         reply = await task
-        message = render(reply)
+        message = render(reply, media_dir=self.settings.media_dir)
         try:
             if deferred and edit:
                 await interaction.edit_original_response(**message.edit_kwargs())
@@ -355,7 +355,7 @@ class TutorBot(commands.AutoShardedBot):
         try:
             text = modal_text(data.get("components", []))
             if not text.strip():
-                raise BadInput("Your explanation is empty — type a sentence or two.")
+                raise BadInput("Your answer is empty — type it in the box, then send.")
             edit = is_private_message(interaction)
             await self.deliver(
                 interaction,

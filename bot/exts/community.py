@@ -8,6 +8,7 @@ interactions into calls and replies. Buttons carry their state in the custom_id
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -87,8 +88,15 @@ class Community(commands.Cog):
             message = "Your data is too large to attach here. Please ask the bot's owner."
             await interaction.followup.send(message, ephemeral=True)
             return
+        files = [attachment]
+        if export.deck_data is not None and export.deck_filename is not None:
+            if len(export.data) + len(export.deck_data) <= interaction.filesize_limit:
+                files.append(discord.File(io.BytesIO(export.deck_data), export.deck_filename))
+            else:
+                log.warning("export-me: the Anki package does not fit beside the JSON file")
+                export = dataclasses.replace(export, deck_data=None, deck_filename=None)
         embed = render(export.summary()).embed
-        await interaction.followup.send(embed=embed, file=attachment, ephemeral=True)
+        await interaction.followup.send(embed=embed, files=files, ephemeral=True)
 
     @app_commands.command(name="forget-me")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)

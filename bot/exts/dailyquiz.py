@@ -15,6 +15,7 @@ Jobs (all in memory, rebuilt from the database on every start):
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -27,6 +28,7 @@ from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 from bot.exts.checks import ensure_moderator
 from bot.exts.client import learner_for
+from bot.exts.components import EXPLANATION_FIELD
 from bot.exts.jobs import CogScheduler
 from bot.exts.render import render
 from bot.log import get_logger
@@ -40,9 +42,10 @@ log = get_logger(__name__)
 COG_NAME = "DailyQuiz"
 
 
-def channel_send_kwargs(reply: Reply) -> dict[str, Any]:
-    """Arguments for ``Messageable.send`` (which has no ``ephemeral``)."""
-    kwargs = render(reply).send_kwargs(ephemeral=False)
+def channel_send_kwargs(reply: Reply, *, media_dir: Path | None = None) -> dict[str, Any]:
+    """Arguments for ``Messageable.send`` (which has no ``ephemeral``); a question's picture
+    comes from ``media_dir``."""
+    kwargs = render(reply, media_dir=media_dir).send_kwargs(ephemeral=False)
     kwargs.pop("ephemeral", None)
     return kwargs
 
@@ -66,6 +69,7 @@ class DailyQuizCog(commands.Cog, name=COG_NAME):
     async def cog_load(self) -> None:
         """Register the buttons, start the scheduler and rebuild every schedule."""
         self.bot.register_button(daily.ANSWER_PREFIX, self.on_answer)
+        self.bot.register_form(daily.TYPED_ANSWER_PREFIX, self.on_typed_answer)
         self.bot.register_button(daily.CATCH_UP_PREFIX, self.on_catch_up)
         self.jobs.start()
         # Rebuilding may post a late quiz; as a job it runs once the bot is up, not in setup.
@@ -137,7 +141,8 @@ class DailyQuizCog(commands.Cog, name=COG_NAME):
         first_id: int | None = None
         try:
             for reply in post.questions:
-                message = await channel.send(**channel_send_kwargs(reply))
+                kwargs = channel_send_kwargs(reply, media_dir=self.bot.settings.media_dir)
+                message = await channel.send(**kwargs)
                 first_id = first_id or message.id
         except discord.HTTPException as error:
             if first_id is None:
@@ -177,6 +182,15 @@ class DailyQuizCog(commands.Cog, name=COG_NAME):
     async def on_answer(self, interaction: discord.Interaction[Any], token: str) -> None:
         """An answer button on a live quiz (``dq:``): graded once per member, in the window."""
         work = self.service.answer(learner_for(interaction), token)
+        await self.bot.deliver(interaction, work)
+
+    async def on_typed_answer(
+        self, interaction: discord.Interaction[Any], custom_id: str, values: dict[str, str]
+    ) -> None:
+        """The form of a live typed question's **Answer** button (``dt:``): graded privately,
+        once per member, in the window."""
+        text = values.get(EXPLANATION_FIELD, "")
+        work = self.service.answer(learner_for(interaction), custom_id, text)
         await self.bot.deliver(interaction, work)
 
     async def on_catch_up(self, interaction: discord.Interaction[Any], token: str) -> None:

@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.deck_imports import MAX_PACKAGE_BYTES, REPORT_FILENAME, package_too_big
 from bot.core.question_drafts import (
     MAX_EXPLANATION,
     MAX_QUESTION,
@@ -23,7 +24,6 @@ from bot.core.question_drafts import (
     check_deck_name,
     draft_problem_reply,
 )
-from bot.core.question_files import MAX_IMPORT_BYTES, file_format, too_big_message
 from bot.core.question_list import LIST_TOKEN_PREFIX, parse_list_token
 from bot.core.replies import Choice, ChoiceStyle
 from bot.errors import BadInput, ExpiredAction, TutorError
@@ -43,7 +43,7 @@ Kind = Literal["mcq", "practice"]
 #: How long discord.py keeps an unsent form object (submissions are handled from the
 #: custom_id, so a form submitted later, even after a restart, still works).
 FORM_TIMEOUT_S = 30 * 60
-PROBLEMS_FILENAME = "import-problems.txt"
+ExportFormat = Literal["yaml", "csv", "apkg", "quizlet", "red"]
 
 
 def _file(name: str, text: str) -> discord.File:
@@ -152,6 +152,8 @@ class Questions(commands.Cog):
     def __init__(self, bot: TutorBot) -> None:
         self.bot = bot
         self.bank = bot.services.question_bank
+        self.imports = bot.services.deck_import
+        self.exports = bot.services.deck_export
 
     async def cog_load(self) -> None:
         """Route the list's Prev/Next buttons (``ql:<page>[:<deck>]``) and the forms here."""
@@ -258,21 +260,22 @@ class Questions(commands.Cog):
 
     @question.command(name="import")
     @app_commands.describe(
-        file="A .yaml deck file, or a .csv with deck,kind,question,options,answer,"
-        "explanation,difficulty (options split by |)",
-        deck="Put every question in this deck (default: the deck named in the file)",
+        file="An Anki .apkg/.colpkg, an Anki or Quizlet text export, a Red Trivia list, "
+        "or our .csv/.yaml",
+        deck="Put every question in this deck (default: the decks named in the file)",
+        history="Keep the package's Anki review history as your own schedule",
     )
     async def import_file(
         self,
         interaction: discord.Interaction[Any],
         file: discord.Attachment,
         deck: str | None = None,
+        history: bool = False,
     ) -> None:
-        """Import questions from a CSV or YAML file: all of them, or none if any is wrong."""
+        """Import a deck: all of its questions, or none if any is wrong."""
         await ensure_moderator(self.bot, interaction)
-        if file.size > MAX_IMPORT_BYTES:
-            raise BadInput(too_big_message(file.size))
-        file_format(file.filename)
+        if file.size > MAX_PACKAGE_BYTES:
+            raise BadInput(package_too_big(file.size))
         if deck:
             check_deck_name(deck)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -281,13 +284,30 @@ class Questions(commands.Cog):
         except discord.HTTPException as error:
             log.warning("could not download %s: %s", file.filename, error)
             raise BadInput("I couldn't download that file. Please send it again.") from error
-        result = await self.bank.import_file(
-            learner_for(interaction), file.filename, data, deck=deck
+        result = await self.imports.import_upload(
+            learner_for(interaction), file.filename, data, deck=deck, history=history
         )
         kwargs = render(result.reply).send_kwargs(ephemeral=True)
         if result.report is not None:
-            kwargs["files"] = [_file(PROBLEMS_FILENAME, result.report)]
+            kwargs["files"] = [_file(REPORT_FILENAME, result.report)]
         await interaction.followup.send(**kwargs)
+
+    @question.command(name="accept")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(
+        item_id="The typed question's #id (see /question list)",
+        answer="Another answer to count as right",
+    )
+    async def accept(
+        self,
+        interaction: discord.Interaction[Any],
+        item_id: app_commands.Range[int, 1],
+        answer: app_commands.Range[str, 1, 200],
+    ) -> None:
+        """Accept another answer for a typed question."""
+        await ensure_moderator(self.bot, interaction)
+        work = self.bank.accept(learner_for(interaction), item_id, answer)
+        await self.bot.deliver(interaction, work)
 
     @question.command(name="edit")
     @app_commands.rename(item_id="id")
@@ -329,14 +349,24 @@ class Questions(commands.Cog):
         await self.bot.deliver(interaction, work)
 
     @question.command(name="export")
-    @app_commands.describe(deck="Only this deck (default: every deck with server questions)")
-    async def export(self, interaction: discord.Interaction[Any], deck: str | None = None) -> None:
-        """Download this server's questions as YAML deck files (re-importable)."""
+    @app_commands.describe(
+        deck="Only this deck (default: every deck with server questions)",
+        format="yaml (default, re-importable), csv, apkg (Anki), quizlet or red (Red Trivia)",
+    )
+    async def export(
+        self,
+        interaction: discord.Interaction[Any],
+        deck: str | None = None,
+        format: ExportFormat = "yaml",
+    ) -> None:
+        """Download this server's questions as files you can edit or open in other apps."""
         await ensure_moderator(self.bot, interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.bank.export(learner_for(interaction), deck)
+        result = await self.exports.export(learner_for(interaction), deck, format)
         kwargs = render(result.reply).send_kwargs(ephemeral=True)
-        kwargs["files"] = [_file(f.filename, f.text) for f in result.files]
+        kwargs["files"] = [
+            discord.File(io.BytesIO(f.data), filename=f.filename) for f in result.files
+        ]
         await interaction.followup.send(**kwargs)
 
     @question.command(name="stats")

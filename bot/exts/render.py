@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import discord
 
 from bot.core.replies import Choice, ChoiceStyle, Reply, Tone
 from bot.exts.components import TutorButton
+from bot.log import get_logger
+
+log = get_logger(__name__)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message).
 MAX_CONTENT = 2000
@@ -68,8 +72,12 @@ def code_block(code: str, language: str) -> str:
     return f"```{language}\n{safe.rstrip()}\n```"
 
 
-def build_embed(reply: Reply) -> discord.Embed:
-    """The embed for a reply: title, text (+ code block), fields and footer, all clipped."""
+def build_embed(reply: Reply, *, picture: str = "") -> discord.Embed:
+    """The embed for a reply: title, text (+ code block), fields and footer, all clipped.
+
+    ``picture`` is the file name of an attached question picture, shown when the reply has
+    no chart of its own.
+    """
     description = reply.text
     if reply.code:
         description = f"{description}\n{code_block(reply.code, reply.code_language)}"
@@ -95,16 +103,22 @@ def build_embed(reply: Reply) -> discord.Embed:
         embed.set_footer(text=footer)
     if reply.image is not None:
         embed.set_image(url=f"attachment://{reply.image.filename}")
+    elif picture:
+        embed.set_image(url=f"attachment://{picture}")
     return embed
 
 
 def make_button(choice: Choice, row: int) -> TutorButton:
-    """A persistent button for a choice (its action token lives in the custom_id)."""
+    """A persistent button for a choice (its action token lives in the custom_id).
+
+    A choice asking for one line of text opens the short answer form itself.
+    """
     return TutorButton(
         choice.action,
         label=clip(choice.label, MAX_BUTTON_LABEL),
         style=BUTTON_STYLES.get(choice.style, discord.ButtonStyle.secondary),
         row=row,
+        asks_text=choice.needs_text and choice.short_text,
     )
 
 
@@ -143,8 +157,31 @@ class DiscordMessage:
         return kwargs
 
 
-def render(reply: Reply) -> DiscordMessage:
-    """Everything Discord needs to show ``reply``."""
+def media_file(name: str, media_dir: Path | None) -> discord.File | None:
+    """A question's picture ``name`` from ``media_dir`` as an attachment, if it is there.
+
+    A missing folder or file leaves the question without its picture (logged), never
+    without the question.
+    """
+    if not name or media_dir is None:
+        return None
+    if Path(name).name != name:  # the content model allows plain names only; never a path
+        log.warning("picture name %r is not a plain file name; sent without it", name)
+        return None
+    try:
+        data = (media_dir / name).read_bytes()
+    except OSError as error:
+        log.warning("picture %s could not be read (%s); sent without it", name, error)
+        return None
+    return discord.File(io.BytesIO(data), filename=name)
+
+
+def render(reply: Reply, *, media_dir: Path | None = None) -> DiscordMessage:
+    """Everything Discord needs to show ``reply``.
+
+    A question's picture (``reply.media``, a file name) is attached from ``media_dir``, the
+    bot's media folder (``Settings.media_dir``); without a folder it is left out.
+    """
     files = []
     if reply.image is not None:
         files.append(
@@ -154,4 +191,8 @@ def render(reply: Reply) -> DiscordMessage:
                 description=clip(reply.image.description, 1024) or None,
             )
         )
-    return DiscordMessage(embed=build_embed(reply), view=build_view(reply), files=files)
+    picture = media_file(reply.media, media_dir)
+    if picture is not None:
+        files.append(picture)
+    embed = build_embed(reply, picture=picture.filename if picture is not None else "")
+    return DiscordMessage(embed=embed, view=build_view(reply), files=files)

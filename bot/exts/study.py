@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import discord
 from discord import app_commands
@@ -10,15 +10,14 @@ from discord.ext import commands
 
 from bot.core.learners import Learner
 from bot.errors import BadInput, NotFound
-from bot.exts.client import deck_autocomplete, learner_for
+from bot.exts.client import MAX_AUTOCOMPLETE, TutorBot, deck_autocomplete, learner_for
 from bot.log import get_logger
-
-if TYPE_CHECKING:
-    from bot.exts.client import TutorBot
 
 log = get_logger(__name__)
 
 Difficulty = Literal["easy", "medium", "hard"]
+ReviewMode = Literal["due", "mistakes"]
+TAG_HELP = "Only questions with this tag (e.g. bio::cells)"
 T = TypeVar("T")
 
 
@@ -26,6 +25,19 @@ def everywhere(command: T) -> T:
     """Allow a command in servers, the bot's DMs and group DMs."""
     contexts = app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     return contexts(command)
+
+
+async def tag_autocomplete(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    """Tags in use here (the most used first) that contain what the member typed so far."""
+    client = interaction.client
+    if not isinstance(client, TutorBot):
+        return []
+    tags = await client.study.review.tags(learner_for(interaction))
+    typed = current.casefold().strip()
+    matches = [tag for tag in tags if typed in tag]
+    return [app_commands.Choice(name=t[:100], value=t) for t in matches[:MAX_AUTOCOMPLETE]]
 
 
 class Study(commands.Cog):
@@ -36,23 +48,40 @@ class Study(commands.Cog):
 
     @everywhere
     @app_commands.command(name="review")
-    async def review(self, interaction: discord.Interaction[Any]) -> None:
-        """Review your due flashcards and questions, privately."""
-        await self.bot.deliver(interaction, self.bot.study.review.review(learner_for(interaction)))
+    @app_commands.describe(
+        mode="due: your due cards (default); mistakes: retry what you got wrong lately",
+        tag=TAG_HELP,
+    )
+    async def review(
+        self,
+        interaction: discord.Interaction[Any],
+        mode: ReviewMode | None = None,
+        tag: str | None = None,
+    ) -> None:
+        """Review your due flashcards and questions, or retry your mistakes, privately."""
+        service = self.bot.study.review
+        learner = learner_for(interaction)
+        if mode == "mistakes":
+            await self.bot.deliver(interaction, service.mistakes(learner, tag))
+            return
+        await self.bot.deliver(interaction, service.review(learner, tag))
 
     @everywhere
     @app_commands.command(name="quiz")
-    @app_commands.describe(deck="Which deck (default: all)", difficulty="easy, medium or hard")
+    @app_commands.describe(
+        deck="Which deck (default: all)", difficulty="easy, medium or hard", tag=TAG_HELP
+    )
     async def quiz(
         self,
         interaction: discord.Interaction[Any],
         deck: str | None = None,
         difficulty: Difficulty | None = None,
+        tag: str | None = None,
     ) -> None:
         """One multiple-choice question; in a server everyone can answer it once."""
         shared = interaction.guild_id is not None
         work = self.bot.study.practice.quiz(
-            learner_for(interaction), deck, difficulty, shared=shared
+            learner_for(interaction), deck, difficulty, shared=shared, tag=tag
         )
         await self.bot.deliver(interaction, work, private=not shared)
 
@@ -126,6 +155,8 @@ class Study(commands.Cog):
         await self.bot.deliver(interaction, _ready(self.bot.study.decks.help()))
 
     quiz.autocomplete("deck")(deck_autocomplete)
+    quiz.autocomplete("tag")(tag_autocomplete)
+    review.autocomplete("tag")(tag_autocomplete)
     practice.autocomplete("deck")(deck_autocomplete)
     explain.autocomplete("deck")(deck_autocomplete)
     test.autocomplete("deck")(deck_autocomplete)

@@ -50,15 +50,19 @@ class ActionService:
         async with ctx.db.session() as session:
             user = await ctx.member(session, learner)
             if isinstance(action, actions.Next):
-                if action.mode == "review":
-                    reply = await self.review.next_review(session, learner, user)
+                if action.mode in actions.QUEUE_MODES:
+                    reply = await self.review.next_in_queue(session, learner, user, action)
                 elif action.mode == "test":
                     session_id = action.session_id or 0
                     reply = await self.tests.next_question(session, learner, user, session_id)
                 else:
                     await session.commit()
                     return await self.practice.ask(
-                        learner, action.mode, action.deck, action.difficulty
+                        learner,
+                        action.mode,
+                        action.deck,
+                        action.difficulty,
+                        run_id=action.session_id,
                     )
                 await session.commit()
                 return reply

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from bot.core.clock import Clock
 from bot.core.deck_files import DeckLibrary
 from bot.services.daily_quiz import DailyQuizService
+from bot.services.deck_export import DeckExportService
+from bot.services.deck_import import DeckImportService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.privacy import PrivacyService
 from bot.services.question_bank import QuestionBankService
@@ -26,6 +28,8 @@ class Services:
     library: DeckLibrary
     study: StudyServices
     question_bank: QuestionBankService
+    deck_import: DeckImportService
+    deck_export: DeckExportService
     leaderboard: LeaderboardService
     privacy: PrivacyService
     server_settings: ServerSettingsService

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import daily
+from bot.core import actions, daily
 from bot.core import daily_replies as wording
 from bot.core.clock import Clock
 from bot.core.daily import DailyPost, GuildSchedule, OpenQuiz, QuizResults, ScheduleOutcome
@@ -44,7 +44,7 @@ log = get_logger(__name__)
 CLOSED_MESSAGE = "This daily quiz has closed — take the catch-up instead."
 CATCH_UP_EXPIRED = "This catch-up has expired — the next daily quiz is coming soon."
 STALE_BUTTON = "That button no longer works."
-DAILY_KINDS = ("mcq", "practice")
+DAILY_KINDS = ("mcq", "practice", "typed")
 #: A quiz stuck in ``posting`` this long at start-up was interrupted; it is not re-posted.
 STALE_POSTING = timedelta(minutes=5)
 
@@ -353,12 +353,19 @@ class DailyQuizService:
 
     # -- answering --------------------------------------------------------------------------
 
-    async def answer(self, learner: Learner, token: str) -> Reply:
-        """A click on a live quiz's answer button: check the window, then grade once."""
-        parsed = daily.parse_answer_token(token)
-        if parsed is None:
+    async def answer(self, learner: Learner, token: str, text: str | None = None) -> Reply:
+        """An answer to a live quiz: a click on a lettered button (``dq:``) or the form of a
+        typed question (``dt:``, with ``text``). Checks the window, then grades once."""
+        lettered = daily.parse_answer_token(token)
+        typed = daily.parse_typed_answer_token(token)
+        if lettered is not None:
+            quiz_id, prompt_id, option = lettered
+            study_token = actions.Answer(prompt_id, option).token()
+        elif typed is not None:
+            quiz_id, prompt_id = typed
+            study_token = actions.SubmitExplanation(prompt_id).token()
+        else:
             raise ExpiredAction(STALE_BUTTON)
-        quiz_id, prompt_id, option = parsed
         async with self.db.session() as session:
             quiz = await session.get(DailyQuiz, quiz_id)
             if quiz is None or prompt_id not in quiz.prompt_ids:
@@ -374,7 +381,7 @@ class DailyQuizService:
                 )
                 if self.clock.now() > deadline:
                     raise ExpiredAction(CLOSED_MESSAGE)
-        return await self.answers.act(learner, f"an:{prompt_id}:{option}", window_checked=True)
+        return await self.answers.act(learner, study_token, text, window_checked=True)
 
     # -- closing and results ----------------------------------------------------------------
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.content import Explain, Practice
+from bot.core.content import Explain, Practice, Typed
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.sessions import StudyItem
 from bot.core.study_replies import MODE_KINDS, MODE_NOUNS, question_reply
 from bot.errors import BadInput, NotFound
+from bot.services.review import check_tag_in_use, clean_tag, run_tag, start_tagged_run
 from bot.services.study_context import StudyContext, prompt_id_of
 from bot.storage import crud
 from bot.storage.models import Item, Prompt
@@ -29,10 +30,15 @@ class PracticeService:
         difficulty: str | None = None,
         *,
         shared: bool = False,
+        tag: str | None = None,
+        run_id: int | None = None,
     ) -> Reply:
         """A question for ``mode`` (``quiz``, ``practice`` or ``explain``).
 
         ``shared`` posts it for everyone in a channel: any member may answer, once each.
+        ``tag`` picks only questions carrying it; ``run_id`` continues a tagged run (its
+        "Another one" button), whose tag it uses. A private tagged question starts a run,
+        so its "Another one" keeps the tag.
         """
         if mode not in MODE_KINDS:
             raise BadInput("Pick quiz, practice or explain.")
@@ -40,10 +46,16 @@ class PracticeService:
         async with ctx.db.session() as session:
             user = await ctx.member(session, learner)
             deck, difficulty = await ctx.check_filters(session, learner, deck, difficulty)
+            tag = clean_tag(tag) if run_id is None else await run_tag(session, user, run_id)
             # Count, then load only the chosen row: a big bank is never read whole.
             kinds = MODE_KINDS[mode]
             count = await crud.count_active_items(
-                session, guild_id=learner.guild_id, deck=deck, kinds=kinds, difficulty=difficulty
+                session,
+                guild_id=learner.guild_id,
+                deck=deck,
+                kinds=kinds,
+                difficulty=difficulty,
+                tag=tag,
             )
             row = None
             if count:
@@ -54,15 +66,29 @@ class PracticeService:
                     deck=deck,
                     kinds=kinds,
                     difficulty=difficulty,
+                    tag=tag,
                 )
             if row is None:
+                if tag:
+                    await check_tag_in_use(session, learner.guild_id, tag)
+                tagged = f" tagged '{tag}'" if tag else ""
                 where = f" in {deck}" if deck else ""
                 level = f" at {difficulty} level" if difficulty else ""
+                other = "tag, deck or difficulty" if tag else "deck or difficulty"
                 raise NotFound(
-                    f"No {MODE_NOUNS[mode]}{level}{where} yet. Try another deck or difficulty."
+                    f"No {MODE_NOUNS[mode]}{tagged}{level}{where} yet. Try another {other}."
                 )
+            if tag and not shared and run_id is None:
+                run_id = await start_tagged_run(session, user, tag, ctx.now())
             item = ctx.items.of_row(row)
-            prompt = await ctx.new_prompt(session, item, None if shared else user, learner, mode)
+            prompt = await ctx.new_prompt(
+                session,
+                item,
+                None if shared else user,
+                learner,
+                mode,
+                session_id=None if shared else run_id,
+            )
             reply = question_reply(item, prompt_id_of(prompt), private=not shared)
             await session.commit()
             return reply
@@ -74,9 +100,10 @@ class PracticeService:
         difficulty: str | None = None,
         *,
         shared: bool = False,
+        tag: str | None = None,
     ) -> Reply:
-        """One multiple-choice question."""
-        return await self.ask(learner, "quiz", deck, difficulty, shared=shared)
+        """One multiple-choice question (``tag``: one carrying that tag)."""
+        return await self.ask(learner, "quiz", deck, difficulty, shared=shared, tag=tag)
 
     async def practice(
         self, learner: Learner, deck: str | None = None, difficulty: str | None = None
@@ -111,7 +138,10 @@ class PracticeService:
 
     async def hint(self, session: AsyncSession, item: StudyItem, prompt: Prompt) -> Reply:
         """The question again with its hint shown (the first time is recorded)."""
-        if not isinstance(item.content, Practice | Explain):
+        has_hint = isinstance(item.content, Practice | Explain) or (
+            isinstance(item.content, Typed) and item.content.hint is not None
+        )
+        if not has_hint:
             raise BadInput("This question has no hint.")
         if prompt.hint_shown_at is None:
             prompt.hint_shown_at = self.context.now()

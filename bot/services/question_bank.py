@@ -1,7 +1,9 @@
 """A server's own question bank: the service behind ``/question`` (Discord and console).
 
-Moderators add, import, edit and remove multiple-choice and practice questions that only
-their server sees, list and export them, and see how members answer them. The rules live
+Moderators add, edit and remove multiple-choice and practice questions that only their
+server sees, add accepted answers to typed questions, list them, and see how members
+answer them (importing is :mod:`bot.services.deck_import`, exporting
+:mod:`bot.services.deck_export`). The rules live
 in core (:mod:`bot.core.question_drafts`, :mod:`bot.core.question_files`,
 :mod:`bot.core.question_stats`, :mod:`bot.core.question_list`); this service stores the
 results through :mod:`bot.storage.bank` and answers with neutral replies.
@@ -9,19 +11,18 @@ results through :mod:`bot.storage.bank` and answers with neutral replies.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
-from bot.core.content import AnyItem, ChoiceItem, parse_item
+from bot.core.content import MAX_ANSWERS, ChoiceItem, Typed, is_blank, parse_item, payload_prompt
 from bot.core.learners import Learner
 from bot.core.permissions import SERVER_ONLY
 from bot.core.question_drafts import (
     DRAFT_GONE,
+    MAX_OPTION,
     QuestionDraft,
     build_item,
     draft_fields,
@@ -29,15 +30,6 @@ from bot.core.question_drafts import (
     draft_from_item,
     question_key,
     short,
-)
-from bot.core.question_files import (
-    MAX_EXPORT_FILES,
-    ExportFile,
-    export_yaml,
-    import_refused_reply,
-    parse_import,
-    problem_position,
-    problem_report,
 )
 from bot.core.question_list import PAGE_SIZE, list_token, page_count
 from bot.core.question_stats import question_stats, stats_reply
@@ -49,22 +41,6 @@ from bot.storage.db import Database
 from bot.storage.models import Item
 
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    """What ``/question export`` sends: a summary and the deck files."""
-
-    reply: Reply
-    files: tuple[ExportFile, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    """What ``/question import`` sends: a summary and, on problems, the full report."""
-
-    reply: Reply
-    report: str | None = None
 
 
 def _server_id(member: Learner) -> int:
@@ -104,9 +80,8 @@ class QuestionBankService:
     def _existing_keys(rows: Iterable[Item]) -> dict[tuple[str, str], int]:
         keys: dict[tuple[str, str], int] = {}
         for row in rows:
-            payload = row.payload or {}
-            text = payload.get("question") or payload.get("front") or payload.get("prompt")
-            if isinstance(text, str) and row.id is not None:
+            text = payload_prompt(row.payload)
+            if text and row.id is not None:
                 keys.setdefault((row.deck, question_key(text)), row.id)
         return keys
 
@@ -253,79 +228,51 @@ class QuestionBankService:
             private=True,
         )
 
-    # -- import ----------------------------------------------------------------------------
+    # -- accepted answers ------------------------------------------------------------------
 
-    async def import_file(
-        self, member: Learner, filename: str, data: bytes, *, deck: str | None = None
-    ) -> ImportResult:
-        """Import every question of a CSV or YAML file, or none of them.
-
-        A file with any problem stores nothing; the reply lists the first problems and
-        :attr:`ImportResult.report` holds all of them.
-        """
-        # Up to 1 MB of YAML or CSV: parse off the event loop so other members aren't held up.
-        parsed = await asyncio.to_thread(parse_import, filename, data, deck=deck)
+    async def accept(self, member: Learner, item_id: int, answer: str) -> Reply:
+        """Add an accepted answer to one of the server's typed questions."""
+        text = " ".join(answer.split())
+        if not text or is_blank(text):
+            raise BadInput("Type the answer to accept, e.g. /question accept 12 gradient descent.")
+        if len(text) > MAX_OPTION:
+            raise BadInput(f"Keep an accepted answer under {MAX_OPTION} characters.")
         async with self.db.session() as session:
             guild_id, user_id = await self._actor(session, member)
-            if parsed.questions:
-                decks = {q.deck for q in parsed.questions}
-                rows = await bank.active_items_in_decks(session, guild_id=guild_id, decks=decks)
-                existing = self._existing_keys(rows)
-                for question in parsed.questions:
-                    found = existing.get((question.deck, question_key(question.item.prompt)))
-                    if found is not None:
-                        parsed.problems.append(
-                            f"{question.where}: '{short(question.item.prompt, 50)}' is already "
-                            f"in {question.deck} as #{found}"
-                        )
-            if not parsed.questions and not parsed.problems:
-                parsed.problems.append("the file has no questions")
-            if parsed.problems:
-                await session.rollback()
-                problems = sorted(parsed.problems, key=problem_position)
-                return ImportResult(
-                    import_refused_reply(filename, problems),
-                    report=problem_report(filename, problems),
+            row = await self._own_row(session, guild_id, item_id)
+            item = parse_item(row.payload)
+            if not isinstance(item, Typed):
+                raise BadInput(
+                    f"#{item_id} isn't a typed question, so it has no accepted answers. "
+                    "Edit it with /question edit."
                 )
-            added: list[int] = []
-            now = self._now()
-            for question in parsed.questions:
-                row = await bank.add_server_item(
-                    session,
-                    guild_id=guild_id,
-                    deck=question.deck,
-                    content=question.item,
-                    created_by=user_id,
-                    now=now,
+            if any(question_key(known) == question_key(text) for known in item.answers):
+                raise BadInput(f"'{short(text, 60)}' is already accepted for #{item_id}.")
+            if len(item.answers) >= MAX_ANSWERS:
+                raise BadInput(
+                    f"#{item_id} already accepts {MAX_ANSWERS} answers, the most it can. "
+                    "Export the deck, trim the list and import it again."
                 )
-                item_id = bank.saved_id(row.id)
-                added.append(item_id)
-                await crud.record_audit(
-                    session,
-                    guild_id=guild_id,
-                    actor_user_id=user_id,
-                    action="question.import",
-                    item_id=item_id,
-                    details={
-                        "file": filename[:100],
-                        "where": question.where,
-                        "deck": question.deck,
-                        "question": short(question.item.prompt, 200),
-                    },
-                    now=now,
-                )
-            await session.commit()
-        log.info("guild %s: imported %d questions from %s", guild_id, len(added), filename)
-        decks_text = ", ".join(sorted({q.deck for q in parsed.questions}))
-        return ImportResult(
-            Reply(
-                title=f"Imported {len(added)} question{'s' if len(added) != 1 else ''}",
-                text=f"Into {decks_text}: #{added[0]}–#{added[-1]}. They show up in /quiz, "
-                "/practice and /test on this server right away.",
-                tone=Tone.SUCCESS,
-                footer="See them with /question list.",
-                private=True,
+            updated = item.model_copy(update={"answers": [*item.answers, text]})
+            await bank.update_server_item(session, row=row, content=updated, now=self._now())
+            await crud.record_audit(
+                session,
+                guild_id=guild_id,
+                actor_user_id=user_id,
+                action="question.accept",
+                item_id=item_id,
+                details={"deck": row.deck, "answer": text},
+                now=self._now(),
             )
+            await session.commit()
+        log.info("guild %s: question #%s accepts one more answer", guild_id, item_id)
+        listed = ", ".join(f"*{known}*" for known in updated.answers)
+        return Reply(
+            title=f"#{item_id} accepts '{short(text, 60)}'",
+            text=f"{short(item.question, 200)}\n\nAccepted answers: {listed}",
+            tone=Tone.SUCCESS,
+            footer="Answers already given keep their grade.",
+            private=True,
         )
 
     # -- remove ----------------------------------------------------------------------------
@@ -336,7 +283,7 @@ class QuestionBankService:
             guild_id, user_id = await self._actor(session, member)
             row = await self._own_row(session, guild_id, item_id)
             await bank.deactivate_item(session, row=row, now=self._now())
-            question = str(row.payload.get("question", ""))
+            question = payload_prompt(row.payload)
             await crud.record_audit(
                 session,
                 guild_id=guild_id,
@@ -378,8 +325,8 @@ class QuestionBankService:
                 private=True,
             )
         lines = [
-            f"`#{row.id}` · {row.deck} · {row.difficulty} · "
-            f"{short(str(row.payload.get('question', '')), 70)}"
+            f"`#{row.id}` · {row.deck} · {row.kind} · {row.difficulty} · "
+            f"{short(payload_prompt(row.payload), 70)}"
             for row in rows
         ]
         out = ReplyBuilder(
@@ -394,45 +341,6 @@ class QuestionBankService:
         if page < pages - 1:
             out.choices.append(Choice("next", "Next ▶", list_token(page + 1, deck)))
         return out.build()
-
-    async def export(self, member: Learner, deck: str | None = None) -> ExportResult:
-        """The server's own questions as content/ deck files, one per deck."""
-        guild_id = _server_id(member)
-        deck = (deck or "").strip() or None
-        async with self.db.session() as session:
-            rows = await bank.server_items(session, guild_id=guild_id, deck=deck)
-        where = f" in {deck}" if deck else ""
-        if not rows:
-            raise NotFound(
-                f"No questions of your own{where} to export yet. Add some with /question add."
-            )
-        by_deck: dict[str, list[AnyItem]] = {}
-        for row in rows:
-            by_deck.setdefault(row.deck, []).append(parse_item(row.payload))
-        stamp = self._now().strftime("%Y-%m-%d")
-        server = member.guild_name or f"server {guild_id}"
-        comment = (
-            f"Exported from {server} on {stamp}.\n"
-            "Re-import with /question import (ids are reassigned)."
-        )
-        names = sorted(by_deck)
-        files = tuple(
-            ExportFile(f"{name}.yaml", export_yaml(name, by_deck[name], comment=comment))
-            for name in names[:MAX_EXPORT_FILES]
-        )
-        count = sum(len(by_deck[name]) for name in names[:MAX_EXPORT_FILES])
-        text = f"{count} question{'s' if count != 1 else ''} in {len(files)} deck file(s)."
-        if len(names) > MAX_EXPORT_FILES:
-            rest = ", ".join(names[MAX_EXPORT_FILES:])
-            text += f" More decks: {rest} — export each with /question export deck:<name>."
-        reply = Reply(
-            title=f"Export{where}",
-            text=text,
-            tone=Tone.SUCCESS,
-            footer="Edit the file and send it back with /question import.",
-            private=True,
-        )
-        return ExportResult(reply=reply, files=files)
 
     async def stats(self, member: Learner, item_id: int) -> Reply:
         """How members on this server answer one question, flagging a likely broken key."""

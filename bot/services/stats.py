@@ -22,6 +22,7 @@ from bot.services.charts import activity_chart_png
 from bot.services.study_context import StudyContext, user_id_of
 from bot.storage import crud
 from bot.storage import leaderboard as stats_store
+from bot.storage.mistakes import count_mistakes
 from bot.storage.privacy import find_user
 
 STREAK_LOOKBACK = timedelta(days=400)
@@ -37,9 +38,10 @@ class StatsService:
         """The member's figures and a chart of their last 30 days, privately.
 
         Answers, accuracy, streak, retention (see :func:`bot.core.stats.retention`), reviews
-        due, new cards left today and per-deck mastery; the chart shows answers per day (bars)
-        and accuracy (line). ``member`` shows another member's figures instead, still only to
-        ``learner``; those count only the answers given in ``learner``'s server.
+        due, new cards left today, mistakes to retry and per-deck mastery; the chart shows
+        answers per day (bars) and accuracy (line). ``member`` shows another member's figures
+        instead, still only to ``learner``; those count only the answers given in
+        ``learner``'s server.
         """
         summary = await self.stats_summary(learner, member=member)
         subject = member or learner
@@ -114,6 +116,7 @@ class StatsService:
                 session, user_id=user_id, guild_id=guild_id, since=ctx.today_start(tz)
             )
             unseen = await crud.count_unseen(session, user_id=user_id, guild_id=guild_id)
+            mistakes = await count_mistakes(session, user_id=user_id, guild_id=guild_id, now=now)
             new_available = min(unseen, max(0, new_per_day - new_today))
             decks = tuple(
                 DeckMastery(deck=deck, total=total, seen=seen, mastered=mastered)
@@ -137,6 +140,7 @@ class StatsService:
                 decks=decks,
                 retention=kept,
                 activity=daily_activity(answers, today=today, tz_name=tz),
+                mistakes=mistakes,
             )
 
 
@@ -164,6 +168,7 @@ def stats_reply(summary: StatsSummary, *, name: str, about_other: bool) -> Reply
     )
     out.add_field("Due now", str(summary.due_now), inline=True)
     out.add_field("New available today", str(summary.new_available), inline=True)
+    out.add_field("Mistakes to retry", str(summary.mistakes), inline=True)
     if summary.decks:
         lines = [
             f"{d.deck}: {d.percent}% mastered ({d.mastered}/{d.total}, {d.seen} seen)"

@@ -29,7 +29,7 @@ class StudyTestService:
             user = await ctx.member(session, learner)
             deck, _ = await ctx.check_filters(session, learner, deck, None)
             refs = await crud.active_item_refs(
-                session, guild_id=learner.guild_id, deck=deck, kinds=("mcq", "practice")
+                session, guild_id=learner.guild_id, deck=deck, kinds=("mcq", "practice", "typed")
             )
             picked = pick_test_items(refs, ctx.rng, TEST_SIZE)
             rows = await crud.items_by_ids(session, [ref.id for ref in picked])

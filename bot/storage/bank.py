@@ -43,14 +43,16 @@ def saved_id(row_id: int | None) -> int:
     return row_id
 
 
-def _fill(row: Item, content: AnyItem, now: datetime) -> None:
+def fill_item(row: Item, content: AnyItem, now: datetime, *, touch: bool = True) -> None:
+    """Store ``content`` in ``row`` (payload, kind, level, hash, tags); ``touch`` dates it."""
     payload = item_to_dict(content)
     row.payload = payload
     row.kind = content.kind
     row.difficulty = str(content.difficulty)
     row.content_hash = payload_hash(payload)
     row.tags = tags_text(content)
-    row.updated_at = now
+    if touch:
+        row.updated_at = now
 
 
 async def add_server_item(
@@ -84,7 +86,7 @@ async def add_server_item(
     slug = bank_slug(saved_id(row.id))
     row.slug = slug
     row.key = bank_key(guild_id, deck, slug)
-    _fill(row, content.model_copy(update={"id": slug}), now)
+    fill_item(row, content.model_copy(update={"id": slug}), now)
     session.add(row)
     await session.flush()
     return row
@@ -94,7 +96,7 @@ async def update_server_item(
     session: AsyncSession, *, row: Item, content: AnyItem, now: datetime
 ) -> Item:
     """Replace an item's content in place (members keep their progress on it)."""
-    _fill(row, content.model_copy(update={"id": row.slug}), now)
+    fill_item(row, content.model_copy(update={"id": row.slug}), now)
     session.add(row)
     await session.flush()
     return row

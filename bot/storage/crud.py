@@ -211,10 +211,18 @@ class ItemRef:
     difficulty: str
 
 
+def has_tag(tag: str) -> Any:
+    """Items carrying ``tag`` (case ignored); see :func:`tag_pattern`."""
+    return col(Item.tags).like(tag_pattern(tag), escape="\\")
+
+
 def _item_filters(
-    deck: str | None, kinds: Sequence[str] | None, difficulty: str | None
+    deck: str | None,
+    kinds: Sequence[str] | None,
+    difficulty: str | None,
+    tag: str | None = None,
 ) -> list[Any]:
-    """Active, and the optional deck, kinds and difficulty (every choice of questions)."""
+    """Active, and the optional deck, kinds, difficulty and tag (every choice of questions)."""
     conditions: list[Any] = [col(Item.active).is_(True)]
     if kinds:
         conditions.append(col(Item.kind).in_(list(kinds)))
@@ -222,6 +230,8 @@ def _item_filters(
         conditions.append(Item.deck == deck)
     if difficulty:
         conditions.append(Item.difficulty == difficulty)
+    if tag:
+        conditions.append(has_tag(tag))
     return conditions
 
 
@@ -230,8 +240,9 @@ def _active_filter(
     deck: str | None,
     kinds: Sequence[str] | None,
     difficulty: str | None,
+    tag: str | None = None,
 ) -> list[Any]:
-    return [_scope(guild_id), *_item_filters(deck, kinds, difficulty)]
+    return [_scope(guild_id), *_item_filters(deck, kinds, difficulty, tag)]
 
 
 async def active_items(
@@ -241,13 +252,14 @@ async def active_items(
     deck: str | None = None,
     kinds: Sequence[str] | None = None,
     difficulty: str | None = None,
+    tag: str | None = None,
 ) -> list[Item]:
     """Active items visible in ``guild_id``, optionally filtered, in deck order.
 
     Loads every payload: for choosing among a big bank use :func:`count_active_items` with
     :func:`nth_active_item`, or :func:`active_item_refs`.
     """
-    statement = select(Item).where(*_active_filter(guild_id, deck, kinds, difficulty))
+    statement = select(Item).where(*_active_filter(guild_id, deck, kinds, difficulty, tag))
     return list((await session.exec(statement.order_by(col(Item.id)))).all())
 
 
@@ -256,9 +268,11 @@ def _pick_parts(
     deck: str | None,
     kinds: Sequence[str] | None,
     difficulty: str | None,
+    tag: str | None = None,
 ) -> list[list[Any]]:
-    """The filter as one condition list per scope part, each a range of ``ix_items_pick``."""
-    common = _item_filters(deck, kinds, difficulty)
+    """The filter as one condition list per scope part, each a range of ``ix_items_pick``
+    (a tag is checked on the rows of that range)."""
+    common = _item_filters(deck, kinds, difficulty, tag)
     parts: list[Any] = [col(Item.guild_id).is_(None)]
     if guild_id is not None:
         parts.append(col(Item.guild_id) == guild_id)
@@ -277,9 +291,10 @@ async def count_active_items(
     deck: str | None = None,
     kinds: Sequence[str] | None = None,
     difficulty: str | None = None,
+    tag: str | None = None,
 ) -> int:
     """How many items :func:`active_items` would return, counted on ``ix_items_pick``."""
-    parts = _pick_parts(guild_id, deck, kinds, difficulty)
+    parts = _pick_parts(guild_id, deck, kinds, difficulty, tag)
     return sum([await _count_items(session, conditions) for conditions in parts])
 
 
@@ -291,6 +306,7 @@ async def nth_active_item(
     deck: str | None = None,
     kinds: Sequence[str] | None = None,
     difficulty: str | None = None,
+    tag: str | None = None,
 ) -> Item | None:
     """Item number ``index`` (from 0, ``< count_active_items``) in a fixed order of the
     filtered items: the bundled ones, then the server's, each in ``ix_items_pick`` order.
@@ -298,7 +314,7 @@ async def nth_active_item(
     Walks the index to that position and reads that one item row: with a random ``index``
     this is a fair random pick that never loads the bank.
     """
-    for conditions in _pick_parts(guild_id, deck, kinds, difficulty):
+    for conditions in _pick_parts(guild_id, deck, kinds, difficulty, tag):
         size = await _count_items(session, conditions)
         if index >= size:
             index -= size
@@ -322,11 +338,12 @@ async def active_item_refs(
     deck: str | None = None,
     kinds: Sequence[str] | None = None,
     difficulty: str | None = None,
+    tag: str | None = None,
 ) -> list[ItemRef]:
     """:func:`active_items` as :class:`ItemRef` (no payloads), in deck order."""
     statement = (
         select(col(Item.id), col(Item.kind), col(Item.difficulty))
-        .where(*_active_filter(guild_id, deck, kinds, difficulty))
+        .where(*_active_filter(guild_id, deck, kinds, difficulty, tag))
         .order_by(col(Item.id))
     )
     rows = (await session.exec(statement)).all()
@@ -363,6 +380,40 @@ async def deck_sizes(session: AsyncSession, *, guild_id: int | None) -> dict[str
         .group_by(Item.deck)
     )
     return {deck: int(count) for deck, count in (await session.exec(statement)).all()}
+
+
+#: Distinct tag sets :func:`tags_in_use` reads (the commonest first).
+TAG_SETS_READ = 500
+
+
+async def tag_in_use(session: AsyncSession, *, guild_id: int | None, tag: str) -> bool:
+    """Whether any active item visible in ``guild_id`` carries ``tag``."""
+    statement = (
+        select(col(Item.id))
+        .where(col(Item.active).is_(True), _scope(guild_id), has_tag(tag))
+        .limit(1)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def tags_in_use(session: AsyncSession, *, guild_id: int | None, limit: int = 10) -> list[str]:
+    """Up to ``limit`` tags of the active items visible in ``guild_id``, most used first.
+
+    Reads the distinct tag sets (:data:`TAG_SETS_READ` at most, the commonest), not items.
+    """
+    uses_of_set = func.count()
+    statement = (
+        select(col(Item.tags), uses_of_set)
+        .where(col(Item.active).is_(True), _scope(guild_id), col(Item.tags) != "")
+        .group_by(col(Item.tags))
+        .order_by(uses_of_set.desc())
+        .limit(TAG_SETS_READ)
+    )
+    uses: dict[str, int] = {}
+    for tags, count in (await session.exec(statement)).all():
+        for tag in tags.split():
+            uses[tag] = uses.get(tag, 0) + int(count)
+    return sorted(uses, key=lambda tag: (-uses[tag], tag))[:limit]
 
 
 # -- review state -------------------------------------------------------------------------
@@ -414,12 +465,29 @@ def _visible_parts(with_guild: bool) -> list[Any]:
     return parts
 
 
-def _visible(with_guild: bool) -> Any:
-    """Active and in :func:`_scope`, for a prebuilt statement (the server is ``:guild_id``)."""
-    return or_(*_visible_parts(with_guild)) & col(Item.active).is_(True)
+def _bound_tag() -> Any:
+    """Items carrying the tag whose :func:`tag_pattern` is bound as ``:tag``."""
+    return col(Item.tags).like(bindparam("tag"), escape="\\")
 
 
-def _due_cards(with_guild: bool) -> Any:
+def _visible(with_guild: bool, tagged: bool = False) -> Any:
+    """Active and in :func:`_scope`, for a prebuilt statement (the server is ``:guild_id``);
+    ``tagged``: also carrying the tag whose :func:`tag_pattern` is ``:tag``."""
+    visible = or_(*_visible_parts(with_guild)) & col(Item.active).is_(True)
+    return visible & _bound_tag() if tagged else visible
+
+
+def _queue_params(
+    user_id: int, guild_id: int | None, tag: str | None, **more: Any
+) -> dict[str, Any]:
+    """The bound values of a due-queue statement (``:tag`` only when there is one)."""
+    params: dict[str, Any] = {"user_id": user_id, "guild_id": guild_id, **more}
+    if tag:
+        params["tag"] = tag_pattern(tag)
+    return params
+
+
+def _due_cards(with_guild: bool, tagged: bool = False) -> Any:
     """The member's visible cards due at ``:now``: a range of the covering due index."""
     return (
         select(col(ReviewState.item_id))
@@ -427,20 +495,20 @@ def _due_cards(with_guild: bool) -> Any:
         .where(
             ReviewState.user_id == bindparam("user_id"),
             col(ReviewState.due) <= bindparam("now"),
-            _visible(with_guild),
+            _visible(with_guild, tagged),
         )
     )
 
 
 @cache
-def _next_due_statement(with_guild: bool) -> SelectOfScalar[Item]:
+def _next_due_statement(with_guild: bool, tagged: bool = False) -> SelectOfScalar[Item]:
     return (
         select(Item)
         .join(ReviewState, col(ReviewState.item_id) == col(Item.id))
         .where(
             ReviewState.user_id == bindparam("user_id"),
             col(ReviewState.due) <= bindparam("now"),
-            _visible(with_guild),
+            _visible(with_guild, tagged),
         )
         .order_by(col(ReviewState.due))
         .limit(1)
@@ -448,16 +516,24 @@ def _next_due_statement(with_guild: bool) -> SelectOfScalar[Item]:
 
 
 async def next_due_item(
-    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    guild_id: int | None,
+    now: datetime,
+    tag: str | None = None,
 ) -> Item | None:
-    """The member's most overdue item visible here, or None when nothing is due."""
-    params = {"user_id": user_id, "guild_id": guild_id, "now": now}
-    return (await session.exec(_next_due_statement(guild_id is not None), params=params)).first()
+    """The member's most overdue item visible here (with ``tag``, when given), or None."""
+    params = _queue_params(user_id, guild_id, tag, now=now)
+    statement = _next_due_statement(guild_id is not None, bool(tag))
+    return (await session.exec(statement, params=params)).first()
 
 
 @cache
-def _count_due_statement(with_guild: bool, capped: bool) -> SelectOfScalar[int]:
-    due = _due_cards(with_guild)
+def _count_due_statement(
+    with_guild: bool, capped: bool, tagged: bool = False
+) -> SelectOfScalar[int]:
+    due = _due_cards(with_guild, tagged)
     if capped:
         due = due.limit(bindparam("cap"))
     return select(func.count()).select_from(due.subquery())
@@ -470,20 +546,26 @@ async def count_due(
     guild_id: int | None,
     now: datetime,
     cap: int | None = None,
+    tag: str | None = None,
 ) -> int:
-    """How many of the member's items are due now (at most ``cap``, when given).
+    """How many of the member's items (with ``tag``) are due now (at most ``cap``).
 
     A capped count stops early, which keeps the review footer cheap for a big backlog.
     """
-    statement = _count_due_statement(guild_id is not None, cap is not None)
-    params = {"user_id": user_id, "guild_id": guild_id, "now": now, "cap": cap}
+    statement = _count_due_statement(guild_id is not None, cap is not None, bool(tag))
+    params = _queue_params(user_id, guild_id, tag, now=now, cap=cap)
     return int((await session.exec(statement, params=params)).one())
 
 
 async def next_due_after(
-    session: AsyncSession, *, user_id: int, guild_id: int | None, now: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    guild_id: int | None,
+    now: datetime,
+    tag: str | None = None,
 ) -> datetime | None:
-    """When the member's next item comes due (after ``now``)."""
+    """When the member's next item (with ``tag``, when given) comes due (after ``now``)."""
     statement = (
         select(func.min(ReviewState.due))
         .join(Item, col(ReviewState.item_id) == col(Item.id))
@@ -494,6 +576,8 @@ async def next_due_after(
             _scope(guild_id),
         )
     )
+    if tag:
+        statement = statement.where(has_tag(tag))
     # min() keeps the column's type, so the value comes back as an aware datetime.
     return (await session.exec(statement)).one()
 
@@ -530,8 +614,9 @@ async def count_new_since(
     return int((await session.exec(statement, params=params)).one())
 
 
-def _first_unseen(part: Any) -> Any:
-    """The id of the first active item of ``part`` that ``:user_id`` has no card for.
+def _first_unseen(part: Any, tagged: bool = False) -> Any:
+    """The id of the first active item of ``part`` that ``:user_id`` has no card for
+    (``tagged``: carrying the tag whose pattern is ``:tag``).
 
     Walks the part's items in id order on ``ix_items_guild_active_id`` and probes the
     ``(user_id, item_id)`` key of each: an anti-join, which SQLite runs a little faster
@@ -540,10 +625,13 @@ def _first_unseen(part: Any) -> Any:
     card = (col(ReviewState.user_id) == bindparam("user_id")) & (
         col(ReviewState.item_id) == col(Item.id)
     )
+    conditions = [part, col(Item.active).is_(True), col(ReviewState.item_id).is_(None)]
+    if tagged:
+        conditions.append(_bound_tag())
     return (
         select(col(Item.id))
         .outerjoin(ReviewState, card)
-        .where(part, col(Item.active).is_(True), col(ReviewState.item_id).is_(None))
+        .where(*conditions)
         .order_by(col(Item.id))
         .limit(1)
         .subquery()
@@ -551,32 +639,33 @@ def _first_unseen(part: Any) -> Any:
 
 
 @cache
-def _next_new_statement(with_guild: bool) -> SelectOfScalar[Item]:
-    firsts = [_first_unseen(part) for part in _visible_parts(with_guild)]
+def _next_new_statement(with_guild: bool, tagged: bool = False) -> SelectOfScalar[Item]:
+    firsts = [_first_unseen(part, tagged) for part in _visible_parts(with_guild)]
     candidates = union_all(*(select(first.c.id) for first in firsts))
     return select(Item).where(col(Item.id).in_(candidates)).order_by(col(Item.id)).limit(1)
 
 
 async def next_new_item(
-    session: AsyncSession, *, user_id: int, guild_id: int | None
+    session: AsyncSession, *, user_id: int, guild_id: int | None, tag: str | None = None
 ) -> Item | None:
-    """The first item (in deck order) the member has never seen.
+    """The first item (in deck order, with ``tag`` when given) the member has never seen.
 
     The first unseen item of each scope (bundled, the server's own) is found by walking
     that scope's items in order; the lower id wins. The cost grows with the cards the
     member has before their first unseen item, not with the number of items.
     """
-    statement = _next_new_statement(guild_id is not None)
-    params = {"user_id": user_id, "guild_id": guild_id}
+    statement = _next_new_statement(guild_id is not None, bool(tag))
+    params = _queue_params(user_id, guild_id, tag)
     return (await session.exec(statement, params=params)).first()
 
 
 @cache
-def _count_unseen_statement(with_guild: bool) -> SelectOfScalar[int]:
+def _count_unseen_statement(with_guild: bool, tagged: bool = False) -> SelectOfScalar[int]:
+    tag_filter = [_bound_tag()] if tagged else []
     totals = [
         select(func.count())
         .select_from(Item)
-        .where(part, col(Item.active).is_(True))
+        .where(part, col(Item.active).is_(True), *tag_filter)
         .scalar_subquery()
         for part in _visible_parts(with_guild)
     ]
@@ -584,20 +673,22 @@ def _count_unseen_statement(with_guild: bool) -> SelectOfScalar[int]:
         select(func.count())
         .select_from(ReviewState)
         .join(Item, col(Item.id) == col(ReviewState.item_id))
-        .where(ReviewState.user_id == bindparam("user_id"), _visible(with_guild))
+        .where(ReviewState.user_id == bindparam("user_id"), _visible(with_guild, tagged))
         .scalar_subquery()
     )
     return select(reduce(operator.add, totals) - seen)
 
 
-async def count_unseen(session: AsyncSession, *, user_id: int, guild_id: int | None) -> int:
-    """How many visible items the member has never seen.
+async def count_unseen(
+    session: AsyncSession, *, user_id: int, guild_id: int | None, tag: str | None = None
+) -> int:
+    """How many visible items (with ``tag``, when given) the member has never seen.
 
     The scope's active items (counted on ``ix_items_guild_active_id`` alone) minus the
     member's cards of them: no probe per item, so a big bank costs one index range.
     """
-    statement = _count_unseen_statement(guild_id is not None)
-    params = {"user_id": user_id, "guild_id": guild_id}
+    statement = _count_unseen_statement(guild_id is not None, bool(tag))
+    params = _queue_params(user_id, guild_id, tag)
     return int((await session.exec(statement, params=params)).one())
 
 

@@ -232,3 +232,37 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         "study_sessions": study_sessions,
         "form_drafts": form_drafts,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCard:
+    """One of a member's cards for ``/export-me``'s Anki package: the item and its state."""
+
+    item: Item
+    state: ReviewState
+    #: The member's answers to the item: (when, rating 1–4, time taken in ms), oldest first.
+    answers: tuple[tuple[datetime, int, int], ...]
+
+
+async def member_cards(session: AsyncSession, *, user_id: int) -> list[MemberCard]:
+    """The member's cards on active items with their answers, by deck then item."""
+    pairs = (
+        await session.exec(
+            select(Item, ReviewState)
+            .join(ReviewState, col(ReviewState.item_id) == col(Item.id))
+            .where(ReviewState.user_id == user_id, col(Item.active).is_(True))
+            .order_by(col(Item.deck), col(Item.id))
+        )
+    ).all()
+    answers: dict[int, list[tuple[datetime, int, int]]] = {}
+    rows = await session.exec(
+        select(Attempt.item_id, Attempt.created_at, Attempt.rating, Attempt.duration_ms)
+        .where(Attempt.user_id == user_id)
+        .order_by(col(Attempt.created_at), col(Attempt.id))
+    )
+    for item_id, created_at, rating, duration in rows.all():
+        answers.setdefault(item_id, []).append((created_at, rating, duration))
+    return [
+        MemberCard(item=item, state=state, answers=tuple(answers.get(state.item_id, ())))
+        for item, state in pairs
+    ]

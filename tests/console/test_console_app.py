@@ -61,7 +61,7 @@ async def test_empty_explanation_is_refused_then_accepted(
 ) -> None:
     app, out = make_app(study, alice)
     await feed(app, out, "/explain")
-    assert "explanation is empty" in await feed(app, out, "")
+    assert "answer is empty" in await feed(app, out, "")
     result = await feed(app, out, "The loss measures error and the optimizer updates weights")
     assert "concepts" in result
 

@@ -182,7 +182,7 @@ def test_a_question_added_in_the_console_comes_up_in_quiz(tmp_path: Path) -> Non
     assert "Added #" in out and "to my-deck" in out
     assert "Which optimizer keeps running averages of the gradients?" in out.split("Added #")[1]
     assert "Correct" in out and "their squares" in out
-    assert "my-deck · easy · Which optimizer" in out
+    assert "my-deck · mcq · easy · Which optimizer" in out
     with sqlite3.connect(tmp_path / "tutor.db") as conn:
         ((guild_id, mode, correct),) = conn.execute(
             "SELECT a.guild_id, a.mode, a.correct FROM attempts a "

@@ -16,10 +16,10 @@ from bot.console.leaderboard import leaderboard_commands
 from bot.core.learners import Learner
 from bot.core.question_files import MAX_IMPORT_BYTES, parse_import
 from bot.services.leaderboard import LeaderboardService
-from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
 from bot.storage.db import Database
 from bot.storage.models import Item
+from tests.study_helpers import console_question_commands
 
 DECK = "my-deck"
 #: One whole add form, as typed (the empty line ends the options).
@@ -43,12 +43,7 @@ def make_app(study: StudyServices, tmp_path: Path, learner: Learner | None = Non
         **leaderboard_commands(
             LeaderboardService(study.context.db, clock=study.context.clock, include_serverless=True)
         ),
-        **questions.question_commands(
-            QuestionBankService(study.context.db, clock=study.context.clock),
-            deck_names=study.decks.decks,
-            clock=study.context.clock,
-            export_dir=tmp_path / "exports",
-        ),
+        **console_question_commands(study, tmp_path / "exports"),
     }
     return ConsoleApp(
         study,
@@ -391,7 +386,7 @@ async def test_a_file_with_a_bad_row_imports_nothing_and_reports_it(
     out = await feed(app, f"/question import {write_csv(tmp_path / 'bad.csv', rows)}")
     assert "Nothing imported — 1 problem" in out and "row 4:" in out
     assert await local_items(study.context.db) == []
-    match = re.search(r"Every problem is listed in (\S+\.txt)", out)
+    match = re.search(r"The full report is in (\S+\.txt)", out)
     assert match, out
     report = read_text(Path(match[1]))
     assert "nothing was imported" in report and "row 4:" in report
@@ -403,14 +398,21 @@ def unusable_file(folder: Path, case: str) -> Path:
         return folder / "missing.yaml"
     if case == "folder":
         return folder
-    path = folder / {"not-csv": "notes.txt", "too-big": "big.csv", "binary": "bin.csv"}[case]
-    if case == "not-csv":
-        write_csv(path, [])
-    elif case == "too-big":
+    path = folder / {"too-big": "big.csv", "binary": "bin.csv"}[case]
+    if case == "too-big":
         path.write_bytes(b"x" * (MAX_IMPORT_BYTES + 1))
     else:
         path.write_bytes(b"\xff\xfe\x00")
     return path
+
+
+async def test_a_file_without_questions_imports_nothing(
+    study: StudyServices, tmp_path: Path
+) -> None:
+    app = make_app(study, tmp_path)
+    out = await feed(app, f"/question import {write_csv(tmp_path / 'notes.txt', [])}")
+    assert "Nothing imported — 1 problem" in out and "the file has no questions" in out
+    assert await local_items(study.context.db) == []
 
 
 @pytest.mark.parametrize(
@@ -418,7 +420,6 @@ def unusable_file(folder: Path, case: str) -> Path:
     [
         ("missing", "There is no file at"),
         ("folder", "is a folder"),
-        ("not-csv", "must end in .csv, .yaml or .yml"),
         ("too-big", "the limit is 1 MB"),
         ("binary", "isn't UTF-8 text"),
     ],

@@ -243,11 +243,9 @@ items:
 
 def test_yaml_imports_use_the_deck_schema_and_report_lines() -> None:
     parsed = parse_import("deck.yaml", DECK_YAML.encode())
-    assert parsed.problems == [
-        "line 10: item 'two' is a flashcard; only mcq and practice questions can be added "
-        "to a server",
-        "line 14: same question as line 4",
-    ]
+    # Every kind may be imported (flashcards and typed questions too).
+    assert parsed.problems == ["line 14: same question as line 4"]
+    assert [q.item.kind for q in parsed.questions] == ["mcq", "flashcard"]
     broken = DECK_YAML.replace("answer: A", "answer: E")
     parsed = parse_import("deck.yml", broken.encode())
     assert parsed.problems == ["line 8: item 'one': answer 'E' is not one of the options A–B"]

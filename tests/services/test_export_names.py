@@ -20,6 +20,9 @@ from bot.core.clock import FakeClock
 from bot.core.privacy import export_stamp
 from bot.core.question_drafts import QuestionDraft
 from bot.core.replies import Reply
+from bot.core.scheduling import SpacedRepetition
+from bot.services.deck_export import DeckExportService
+from bot.services.deck_import import DeckImportService
 from bot.services.privacy import PrivacyService
 from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
@@ -67,7 +70,8 @@ async def test_two_data_exports_in_the_same_second_keep_both_files(
 
     [first_path], [second_path] = saved_paths(first), saved_paths(second)
     assert first_path != second_path
-    assert sorted(export_dir.iterdir()) == sorted([first_path, second_path])
+    assert sorted(export_dir.glob("*.json")) == sorted([first_path, second_path])
+    assert len(list(export_dir.glob("*.apkg"))) == 2  # the member's cards for Anki, twice
     assert len(json.loads(first_path.read_text(encoding="utf-8"))["attempts"]) == 1
     assert len(json.loads(second_path.read_text(encoding="utf-8"))["attempts"]) == 2
 
@@ -78,8 +82,16 @@ async def test_question_exports_and_import_reports_in_the_same_second_keep_every
     moderator = console_learner("alice")
     bank = QuestionBankService(study.context.db, clock=clock)
     export_dir = tmp_path / "exports"
+    db = study.context.db
     command = questions.question_commands(
-        bank, deck_names=study.decks.decks, clock=clock, export_dir=export_dir
+        bank,
+        imports=DeckImportService(
+            db, clock=clock, srs=SpacedRepetition(), media_dir=tmp_path / "media"
+        ),
+        exports=DeckExportService(db, clock=clock, media_dir=tmp_path / "media"),
+        deck_names=study.decks.decks,
+        clock=clock,
+        export_dir=export_dir,
     )["/question"]
 
     await bank.add(moderator, draft("First question?"))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
 from bot.core.learners import Learner
 from bot.core.question_drafts import QuestionDraft
+from bot.core.scheduling import SpacedRepetition
 from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
+from bot.services.deck_export import DeckExportService
+from bot.services.deck_import import DeckImportService
 from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
 from bot.storage import bank
@@ -48,6 +53,16 @@ def draft(
 @pytest.fixture
 def questions(db: Database, clock: FakeClock) -> QuestionBankService:
     return QuestionBankService(db, clock=clock)
+
+
+@pytest.fixture
+def imports(db: Database, clock: FakeClock, tmp_path: Path) -> DeckImportService:
+    return DeckImportService(db, clock=clock, srs=SpacedRepetition(), media_dir=tmp_path / "media")
+
+
+@pytest.fixture
+def exports(db: Database, clock: FakeClock, tmp_path: Path) -> DeckExportService:
+    return DeckExportService(db, clock=clock, media_dir=tmp_path / "media")
 
 
 async def items(db: Database) -> list[Item]:
@@ -122,7 +137,7 @@ async def test_duplicates_are_refused_with_the_existing_id(
 
 
 async def test_an_import_goes_in_whole_or_not_at_all(
-    db: Database, study: StudyServices, questions: QuestionBankService
+    db: Database, study: StudyServices, questions: QuestionBankService, imports: DeckImportService
 ) -> None:
     await questions.add(moderator(), draft())
     (existing,) = await items(db)
@@ -132,16 +147,15 @@ async def test_an_import_goes_in_whole_or_not_at_all(
             f"{DECK},mcq,A new question?,a|b,A,Fine.,easy",
             f"{DECK},mcq,which optimizer uses momentum by default?,a|b,A,Dup.,easy",
             f"{DECK},mcq,Broken?,a|b,C,Bad.,easy",
+            f"{DECK},mcq,a new  question?,a|b,A,Twice.,easy",
         ]
     ).encode()
-    result = await questions.import_file(moderator(), "bank.csv", bad)
+    result = await imports.import_upload(moderator(), "bank.csv", bad)
     assert result.reply.title == "Nothing imported — 2 problems"
     assert result.report is not None
-    assert f"row 3: 'which optimizer uses momentum by default?' is already in {DECK} as " in (
-        result.report
-    )
     assert "row 4: answer 'C' is not one of the options A–B" in result.report
-    assert result.report.index("row 3") < result.report.index("row 4")
+    assert "row 5: same question as row 2" in result.report
+    assert result.report.index("row 4") < result.report.index("row 5")
     assert [r.id for r in await items(db)] == [existing.id]
     assert await audit(db) == [("question.add", existing.id)]
 
@@ -153,13 +167,29 @@ async def test_an_import_goes_in_whole_or_not_at_all(
         ]
     )
     good = good.replace(HEADER, HEADER + ",hint,steps,mistakes")
-    result = await questions.import_file(moderator(), "bank.csv", good.encode(), deck="imported")
+    result = await imports.import_upload(moderator(), "bank.csv", good.encode(), deck="imported")
     assert result.report is None and result.reply.title == "Imported 2 questions"
     rows = await items(db)
     assert [(r.deck, r.kind) for r in rows[1:]] == [("imported", "mcq"), ("imported", "practice")]
-    assert [a for a, _ in await audit(db)] == ["question.add", "question.import", "question.import"]
+    assert [a for a, _ in await audit(db)] == ["question.add", "question.import"]
     practice = await study.practice.practice(member(), "imported")
     assert "Another?" in practice.text
+
+
+async def test_importing_a_hand_added_question_again_updates_it(
+    db: Database, study: StudyServices, questions: QuestionBankService, imports: DeckImportService
+) -> None:
+    await questions.add(moderator(), draft())
+    (existing,) = await items(db)
+    same = f"{HEADER}\n{DECK},mcq,which optimizer uses momentum by default?,Adam|SGD,A,New.,hard"
+    result = await imports.import_upload(moderator(), "bank.csv", same.encode())
+    assert "1 updated (members keep their progress)" in result.reply.text
+    (row,) = await items(db)
+    assert row.id == existing.id and row.payload["explanation"] == "New."
+    assert row.source_key is not None and row.source_key.startswith(f"text:{DECK}:")
+    again = await imports.import_upload(moderator(), "bank.csv", same.encode())
+    assert "1 already up to date" in again.reply.text
+    assert [r.id for r in await items(db)] == [existing.id]
 
 
 async def test_edit_replaces_content_and_keeps_the_key(
@@ -238,12 +268,16 @@ async def test_remove_is_a_soft_delete_that_keeps_attempts_and_stats(
 
 
 async def test_list_pages_and_export(
-    db: Database, study: StudyServices, questions: QuestionBankService
+    db: Database,
+    study: StudyServices,
+    questions: QuestionBankService,
+    imports: DeckImportService,
+    exports: DeckExportService,
 ) -> None:
     empty = await questions.list_page(moderator())
     assert "No questions of your own yet" in empty.text and not empty.choices
     rows = [f"{DECK},mcq,Question number {n}?,a|b,A,Why.,easy" for n in range(23)]
-    await questions.import_file(moderator(), "bank.csv", "\n".join([HEADER, *rows]).encode())
+    await imports.import_upload(moderator(), "bank.csv", "\n".join([HEADER, *rows]).encode())
     first = await questions.list_page(moderator())
     assert first.title == "Server questions · page 1 of 3"
     assert len(first.text.splitlines()) == 10
@@ -252,12 +286,12 @@ async def test_list_pages_and_export(
     assert last.title.endswith("page 3 of 3") and len(last.text.splitlines()) == 3
     assert [c.action for c in last.choices] == [f"ql:1:{DECK}"]
 
-    exported = await questions.export(moderator())
+    exported = await exports.export(moderator())
     (file,) = exported.files
     assert file.filename == f"{DECK}.yaml" and "Exported from Study Hall" in file.text
     with pytest.raises(NotFound, match="to export"):
-        await questions.export(moderator(OTHER_GUILD))
-    again = await questions.import_file(moderator(OTHER_GUILD), file.filename, file.text.encode())
+        await exports.export(moderator(OTHER_GUILD))
+    again = await imports.import_upload(moderator(OTHER_GUILD), file.filename, file.data)
     assert again.reply.title == "Imported 23 questions"
 
 

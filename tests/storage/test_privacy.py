@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -242,8 +243,12 @@ async def test_console_export_and_forget(
     question = await study.practice.quiz(alice)
     await study.actions.act(alice, question.choices[0].action)
     saved = await commands["/export-me"](alice, [])
-    [path] = (tmp_path / "exports").iterdir()
+    [path, deck] = sorted((tmp_path / "exports").iterdir(), key=lambda p: p.suffix, reverse=True)
     assert str(path) in saved.text and json.loads(path.read_text())["attempts"]
+    # The member's cards also come as an Anki package they can open in Anki.
+    assert deck.suffix == ".apkg" and f"Your cards for Anki: {deck}" in saved.text
+    with zipfile.ZipFile(deck) as package:
+        assert "collection.anki2" in package.namelist()
     asking = await commands["/forget-me"](alice, [])
     assert "/forget-me confirm" in asking.text and not asking.choices
     clock.advance(timedelta(minutes=1))
