@@ -61,7 +61,7 @@ from bot.core.learners import Learner  # noqa: E402
 from bot.services.study import StudyServices  # noqa: E402
 from bot.services.study_context import StudyContext  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.storage import crud  # noqa: E402
+from bot.storage import crud, due_queue  # noqa: E402
 from bot.storage.answer_store import open_answer_store  # noqa: E402
 from bot.storage.db import Database, sqlite_path  # noqa: E402
 from bot.storage.lane import to_sqlite_time  # noqa: E402
@@ -334,18 +334,18 @@ async def pick(session: AsyncSession, user_id: int, times: PickTimes) -> str:
     """
     row = await timed(
         times.next_due,
-        crud.next_due_item(session, user_id=user_id, guild_id=GUILD_ID, now=NOW),
+        due_queue.next_due_item(session, user_id=user_id, guild_id=GUILD_ID, now=NOW),
     )
     if row is not None:
         return "due"
     new_today = await timed(
         times.new_today,
-        crud.count_new_since(session, user_id=user_id, guild_id=GUILD_ID, since=TODAY),
+        due_queue.count_new_since(session, user_id=user_id, guild_id=GUILD_ID, since=TODAY),
     )
     if new_today >= NEW_PER_DAY:
         return "capped"
     row = await timed(
-        times.next_new, crud.next_new_item(session, user_id=user_id, guild_id=GUILD_ID)
+        times.next_new, due_queue.next_new_item(session, user_id=user_id, guild_id=GUILD_ID)
     )
     return "new" if row is not None else "none"
 
@@ -430,28 +430,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             by_cards = sorted(population.members, key=lambda m: m.cards)
             typical = by_cards[len(by_cards) // 2]
             diagnostics: dict[str, Callable[[AsyncSession], Awaitable[Any]]] = {
-                "next_due_item (whole bank, 30% due)": lambda s: crud.next_due_item(
+                "next_due_item (whole bank, 30% due)": lambda s: due_queue.next_due_item(
                     s, user_id=whole, guild_id=GUILD_ID, now=NOW
                 ),
-                "count_due cap 100 (whole bank)": lambda s: crud.count_due(
+                "count_due cap 100 (whole bank)": lambda s: due_queue.count_due(
                     s, user_id=whole, guild_id=GUILD_ID, now=NOW, cap=100
                 ),
-                "count_new_since (whole bank)": lambda s: crud.count_new_since(
+                "count_new_since (whole bank)": lambda s: due_queue.count_new_since(
                     s, user_id=whole, guild_id=GUILD_ID, since=TODAY
                 ),
-                "next_due_after (whole bank)": lambda s: crud.next_due_after(
+                "next_due_after (whole bank)": lambda s: due_queue.next_due_after(
                     s, user_id=whole, guild_id=GUILD_ID, now=NOW
                 ),
-                "count_unseen (median member)": lambda s: crud.count_unseen(
+                "count_unseen (median member)": lambda s: due_queue.count_unseen(
                     s, user_id=typical.user_id, guild_id=GUILD_ID
                 ),
-                "next_new_item (whole bank: all seen)": lambda s: crud.next_new_item(
+                "next_new_item (whole bank: all seen)": lambda s: due_queue.next_new_item(
                     s, user_id=whole, guild_id=GUILD_ID
                 ),
-                "count_unseen (whole bank)": lambda s: crud.count_unseen(
+                "count_unseen (whole bank)": lambda s: due_queue.count_unseen(
                     s, user_id=whole, guild_id=GUILD_ID
                 ),
-                "count_due uncapped (whole bank)": lambda s: crud.count_due(
+                "count_due uncapped (whole bank)": lambda s: due_queue.count_due(
                     s, user_id=whole, guild_id=GUILD_ID, now=NOW
                 ),
             }
@@ -462,24 +462,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             newcomer = next(m for m in population.members if not m.due_now and not m.capped)
             plans = {
                 "next_due_item": await query_plan(
-                    db, lambda s: crud.next_due_item(s, user_id=whole, guild_id=GUILD_ID, now=NOW)
+                    db,
+                    lambda s: due_queue.next_due_item(s, user_id=whole, guild_id=GUILD_ID, now=NOW),
                 ),
                 "count_new_since": await query_plan(
                     db,
-                    lambda s: crud.count_new_since(
+                    lambda s: due_queue.count_new_since(
                         s, user_id=whole, guild_id=GUILD_ID, since=TODAY
                     ),
                 ),
                 "next_new_item": await query_plan(
                     db,
-                    lambda s: crud.next_new_item(s, user_id=newcomer.user_id, guild_id=GUILD_ID),
+                    lambda s: due_queue.next_new_item(
+                        s, user_id=newcomer.user_id, guild_id=GUILD_ID
+                    ),
                 ),
                 "count_due (capped)": await query_plan(
                     db,
-                    lambda s: crud.count_due(s, user_id=whole, guild_id=GUILD_ID, now=NOW, cap=100),
+                    lambda s: due_queue.count_due(
+                        s, user_id=whole, guild_id=GUILD_ID, now=NOW, cap=100
+                    ),
                 ),
                 "count_unseen": await query_plan(
-                    db, lambda s: crud.count_unseen(s, user_id=whole, guild_id=GUILD_ID)
+                    db, lambda s: due_queue.count_unseen(s, user_id=whole, guild_id=GUILD_ID)
                 ),
             }
         finally:

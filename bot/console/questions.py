@@ -9,6 +9,8 @@ only parses the typed words and reads and writes files:
   asks for the form's fields one prompt at a time.
 - ``remove`` asks for a "yes" first; ``list``, ``export``, ``import`` and ``stats`` map to the
   service's methods, with files read from and written to disk instead of Discord attachments.
+- ``paste`` takes typed or pasted Quizlet lines until an empty line (a :class:`PasteDialog`,
+  the console's stand-in for Discord's paste form) and imports them.
 """
 
 from __future__ import annotations
@@ -28,15 +30,13 @@ from bot.core.deck_imports import EXPORT_FORMATS
 from bot.core.learners import Learner
 from bot.core.privacy import export_stamp
 from bot.core.question_drafts import BANK_KINDS, check_deck_name
-from bot.core.question_files import (
-    ExportFile,
-)
+from bot.core.question_files import MAX_IMPORT_BYTES, ExportFile, too_big_message
 from bot.core.question_list import parse_list_token
 from bot.core.replies import Choice, Reply, ReplyField, typed_choices
 from bot.errors import BadInput, NotFound, PermissionDenied
 from bot.log import get_logger
 from bot.services.deck_export import DeckExportService
-from bot.services.deck_import import DeckImportService
+from bot.services.deck_import import DeckImportService, ImportResult
 from bot.services.question_bank import QuestionBankService
 
 if TYPE_CHECKING:
@@ -56,18 +56,22 @@ USAGE = "\n".join(
         "/question export [deck] [yaml|csv|apkg|quizlet|red] — save them as files",
         "/question import <file> [deck] [--history] — every question of an Anki .apkg, an "
         "Anki/Quizlet text export, a Red Trivia list, or a .yaml/.csv file, or none",
+        "/question paste <deck> — paste a Quizlet set (term, tab, definition a line), "
+        "then an empty line",
         "/question accept <id> <answer> — accept another answer for a typed question",
         "/question stats <id> — how it is answered",
     ]
 )
 HELP_FIELD = ReplyField(
     "Your own questions (console)",
-    USAGE + f"\nType {CANCEL_WORD} to stop adding or editing.",
+    USAGE + f"\nType {CANCEL_WORD} to stop adding, editing or pasting.",
 )
 #: One ``/question`` subcommand: the member and the words after its name.
 Subcommand = Callable[[Learner, list[str]], Awaitable[Reply | Dialog]]
 #: The deck names a member sees (offered at the add form's deck prompt).
 DeckNames = Callable[[Learner], Awaitable[Sequence[str]]]
+#: Imports pasted text (into the deck the dialog was opened for) and says how it went.
+PasteImport = Callable[[str], Awaitable[Reply]]
 NO_SERVER = (
     "Your own questions live on the console's local server, and this session has none. "
     "Start the console with: python -m bot console"
@@ -148,6 +152,13 @@ def _export_words(words: Sequence[str]) -> tuple[str | None, str]:
     return deck, chosen
 
 
+def _one_deck(words: Sequence[str]) -> str:
+    """``paste <deck>`` → the checked deck name."""
+    if len(words) != 1:
+        raise BadInput("Use /question paste <deck>, e.g. /question paste biology-terms.")
+    return check_deck_name(words[0])
+
+
 def _one_id(words: Sequence[str], command: str) -> int:
     if len(words) > 1:
         raise BadInput(f"Use /question {command} <id>, e.g. /question {command} 12.")
@@ -194,8 +205,14 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write_export(export_dir: Path, prefix: str, files: Sequence[ExportFile]) -> list[Path]:
-    """Write exported files as ``<prefix>-<name>``; returns their paths."""
-    paths = [export_dir / f"{prefix}-{file.filename}" for file in files]
+    """Write exported files as ``<prefix>-<name>`` (a name that starts like ``prefix``, such
+    as an Anki package's ``questions-<time>.apkg``, is kept); returns their paths."""
+    head = prefix.split("-", 1)[0] + "-"
+    paths = [
+        export_dir
+        / (file.filename if file.filename.startswith(head) else f"{prefix}-{file.filename}")
+        for file in files
+    ]
     for path, file in zip(paths, files, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(file.data)
@@ -219,6 +236,64 @@ def usage_reply() -> Reply:
         footer="They show up in /quiz, /practice, /test and /review in this console.",
         private=True,
     )
+
+
+class PasteDialog(Dialog):
+    """``/question paste <deck>``: cards typed or pasted one per line, an empty line imports.
+
+    Every line is a Quizlet card (term, a tab or " - ", its definition); all of them go in,
+    or none does, as with an uploaded file.
+    """
+
+    def __init__(self, deck: str, save: PasteImport) -> None:
+        self.deck = deck
+        self.save = save
+        self.purpose = f"pasting cards into {deck}"
+        self.lines: list[str] = []
+        self.size = 0
+        self._finished = False
+
+    @property
+    def finished(self) -> bool:
+        """True once the cards were imported (or refused)."""
+        return self._finished
+
+    @property
+    def collecting(self) -> bool:
+        """True while lines are coming in (the question isn't repeated after each)."""
+        return bool(self.lines)
+
+    def opening(self) -> str:
+        """The heading: where the cards go and how to stop."""
+        return (
+            f"── Paste a set into {self.deck} ──\n(Type {CANCEL_WORD} to stop; nothing is saved.)"
+        )
+
+    def question(self) -> str:
+        """How to type the cards."""
+        return (
+            "Paste or type the cards, one per line: term, a tab (or ' - '), its definition. "
+            "An empty line imports them."
+        )
+
+    async def take(self, line: str) -> Reply | None:
+        """One more card line, or (an empty line) import every line typed so far."""
+        if line:
+            self.size += len(line.encode("utf-8", "surrogatepass")) + 1
+            if self.size > MAX_IMPORT_BYTES:
+                self._finished = True
+                raise BadInput(
+                    f"{too_big_message(self.size)} Or save it in a file and use "
+                    f"/question import <file> {self.deck}."
+                )
+            self.lines.append(line)
+            return None
+        if not self.lines:
+            raise BadInput(f"Nothing pasted yet. Paste the cards, or type {CANCEL_WORD}.")
+        text = "\n".join(self.lines)
+        self.lines = []
+        self._finished = True
+        return await self.save(text)
 
 
 # --------------------------------------------------------------------------- the commands
@@ -254,6 +329,7 @@ class QuestionCommands:
             "list": self.list_questions,
             "export": self.export,
             "import": self.import_file,
+            "paste": self.paste,
             "accept": self.accept,
             "stats": self.stats,
         }
@@ -316,6 +392,19 @@ class QuestionCommands:
         result = await self.imports.import_upload(
             member, path.name, path, deck=deck, history=history
         )
+        return await self._import_reply(result)
+
+    async def paste(self, member: Learner, words: list[str]) -> Reply | Dialog:
+        """``paste <deck>``: Quizlet lines typed until an empty line, then imported."""
+        deck = _one_deck(words)
+
+        async def save(text: str) -> Reply:
+            return await self._import_reply(await self.imports.import_text(member, text, deck=deck))
+
+        return PasteDialog(deck, save)
+
+    async def _import_reply(self, result: ImportResult) -> Reply:
+        """An import's reply; its report, if any, is written to a file the footer names."""
         if result.report is None:
             return result.reply
         report = self.export_dir / f"import-report-{self._stamp()}.txt"
@@ -343,7 +432,7 @@ def question_commands(
     clock: Clock,
     export_dir: Path,
 ) -> dict[str, ConsoleCommand]:
-    """``/question add|edit|remove|list|export|import|accept|stats`` for the offline console.
+    """``/question add|edit|remove|list|export|import|paste|accept|stats`` for the console.
 
     Exported files and import reports are written into ``export_dir``, their names stamped
     with ``clock``'s time.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.anki_notes import deck_slug
+from bot.core.import_rules import deck_slug
 from bot.core.question_drafts import check_deck_name, question_key
 from bot.core.question_files import (
     ImportedQuestion,

@@ -35,6 +35,7 @@ from bot.log import get_logger
 
 if TYPE_CHECKING:
     from bot.exts.client import TutorBot
+    from bot.services.deck_import import ImportResult
 
 log = get_logger(__name__)
 
@@ -44,6 +45,12 @@ Kind = Literal["mcq", "practice"]
 #: custom_id, so a form submitted later, even after a restart, still works).
 FORM_TIMEOUT_S = 30 * 60
 ExportFormat = Literal["yaml", "csv", "apkg", "quizlet", "red"]
+#: The longest text a Discord form's box takes.
+MAX_PASTE = 4000
+PASTE_FIELD = "cards"
+PASTE_PLACEHOLDER = (
+    "One card per line: term, a tab, its definition\nosmosis\twater crossing a membrane"
+)
 
 
 def _file(name: str, text: str) -> discord.File:
@@ -115,6 +122,48 @@ class QuestionModal(discord.ui.Modal):
         await report_error(interaction, error)
 
 
+class PasteModal(discord.ui.Modal):
+    """``/question paste``: one big box for a Quizlet set (``term<TAB>definition`` lines)."""
+
+    def __init__(self, deck: str) -> None:
+        super().__init__(
+            title=f"Paste a set · {deck}"[:45], timeout=FORM_TIMEOUT_S, custom_id=paste_id(deck)
+        )
+        self.cards: discord.ui.TextInput[PasteModal] = discord.ui.TextInput(
+            label="Cards, one per line",
+            style=discord.TextStyle.paragraph,
+            custom_id=PASTE_FIELD,
+            placeholder=PASTE_PLACEHOLDER,
+            max_length=MAX_PASTE,
+        )
+        self.add_item(self.cards)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        """Nothing: :meth:`Questions.on_paste` answers, from the custom_id (restart-safe)."""
+
+    async def on_error(  # type: ignore[override]  # discord.py's Modal signature
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        """Unexpected failures get the usual friendly reply."""
+        await report_error(interaction, error)
+
+
+PASTE_PREFIX = "qp"
+
+
+def paste_id(deck: str) -> str:
+    """The paste form's custom_id: ``qp:<deck>``."""
+    return f"{PASTE_PREFIX}:{deck}"
+
+
+def parse_paste_id(custom_id: str) -> str:
+    """The deck of a paste form's custom_id (checked again: it came back from Discord)."""
+    prefix, _sep, deck = custom_id.partition(":")
+    if prefix != PASTE_PREFIX or not deck:
+        raise ExpiredAction("That form no longer works. Start again with /question paste.")
+    return check_deck_name(deck)
+
+
 FORM_PREFIX = "qf"
 
 
@@ -160,6 +209,7 @@ class Questions(commands.Cog):
         self.bot.register_button(LIST_TOKEN_PREFIX, self.on_list_button)
         self.bot.register_button(RETRY_PREFIX, self.on_retry_button)
         self.bot.register_form(FORM_PREFIX, self.on_form)
+        self.bot.register_form(PASTE_PREFIX, self.on_paste)
 
     async def on_form(
         self, interaction: discord.Interaction[Any], custom_id: str, values: dict[str, str]
@@ -190,7 +240,28 @@ class Questions(commands.Cog):
         )
         await self.save_draft(interaction, draft, item_id)
 
+    async def on_paste(
+        self, interaction: discord.Interaction[Any], custom_id: str, values: dict[str, str]
+    ) -> None:
+        """A submitted paste form (also one opened before a restart): import it, or none."""
+        await ensure_moderator(self.bot, interaction)
+        deck = parse_paste_id(custom_id)
+        text = values.get(PASTE_FIELD, "")
+        if not text.strip():
+            raise BadInput("The box was empty. Paste your set with /question paste again.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.imports.import_text(learner_for(interaction), text, deck=deck)
+        await self.send_import(interaction, result)
+
     # -- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    async def send_import(interaction: discord.Interaction[Any], result: ImportResult) -> None:
+        """Follow up a deferred import with its reply and, when there is one, its report."""
+        kwargs = render(result.reply).send_kwargs(ephemeral=True)
+        if result.report is not None:
+            kwargs["files"] = [_file(REPORT_FILENAME, result.report)]
+        await interaction.followup.send(**kwargs)
 
     async def save_draft(
         self, interaction: discord.Interaction[Any], draft: QuestionDraft, item_id: int | None
@@ -287,10 +358,15 @@ class Questions(commands.Cog):
         result = await self.imports.import_upload(
             learner_for(interaction), file.filename, data, deck=deck, history=history
         )
-        kwargs = render(result.reply).send_kwargs(ephemeral=True)
-        if result.report is not None:
-            kwargs["files"] = [_file(REPORT_FILENAME, result.report)]
-        await interaction.followup.send(**kwargs)
+        await self.send_import(interaction, result)
+
+    @question.command(name="paste")
+    @app_commands.describe(deck="Deck to put the cards in (a new name starts a new deck)")
+    async def paste(self, interaction: discord.Interaction[Any], deck: str) -> None:
+        """Paste a Quizlet set (term, tab, definition on each line) into a form."""
+        await ensure_moderator(self.bot, interaction)
+        name = check_deck_name(deck)
+        await interaction.response.send_modal(PasteModal(name))
 
     @question.command(name="accept")
     @app_commands.rename(item_id="id")
@@ -381,6 +457,7 @@ class Questions(commands.Cog):
 
     add.autocomplete("deck")(deck_autocomplete)
     import_file.autocomplete("deck")(deck_autocomplete)
+    paste.autocomplete("deck")(deck_autocomplete)
     list_questions.autocomplete("deck")(deck_autocomplete)
     export.autocomplete("deck")(deck_autocomplete)
 

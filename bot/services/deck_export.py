@@ -3,7 +3,7 @@
 A server's own questions leave as our YAML deck files (the default: they import again
 exactly), CSV, an Anki package (``.apkg``, with pictures; importing it into Anki again
 updates the notes instead of adding copies), Quizlet text or Red-DiscordBot Trivia lists.
-The formats themselves are :mod:`bot.core.question_files`, :mod:`bot.core.text_decks` and
+The formats themselves are :mod:`bot.core.question_files`, :mod:`bot.core.text_exports` and
 :mod:`bot.decks.anki_write`.
 """
 
@@ -24,7 +24,7 @@ from bot.core.permissions import SERVER_ONLY
 from bot.core.privacy import export_stamp
 from bot.core.question_files import MAX_EXPORT_FILES, ExportFile, export_yaml
 from bot.core.replies import Reply
-from bot.core.text_decks import export_csv, export_quizlet, export_red
+from bot.core.text_exports import export_csv, export_quizlet, export_red
 from bot.decks.anki_write import write_apkg
 from bot.errors import BadInput, NotFound, PermissionDenied
 from bot.log import get_logger

@@ -46,6 +46,7 @@ from bot.core.question_files import (
     MAX_IMPORT_BYTES,
     ImportedQuestion,
     ImportParse,
+    decode_upload,
     import_refused_reply,
     problem_position,
     problem_report,
@@ -54,6 +55,7 @@ from bot.core.question_files import (
 from bot.core.replies import Reply
 from bot.core.review_history import card_from_history
 from bot.core.scheduling import CardState, SpacedRepetition
+from bot.core.text_decks import parse_quizlet
 from bot.decks.anki_read import PackageLimits, read_anki_package
 from bot.errors import BadInput, PermissionDenied
 from bot.log import get_logger
@@ -76,8 +78,8 @@ class ImportResult:
 class _Plan:
     """What storing a parsed file will do, worked out before anything is written."""
 
-    adds: list[tuple[ImportedQuestion, str]]
-    updates: list[tuple[ImportedQuestion, str, Item]]
+    adds: list[tuple[ImportedQuestion, imports.NewItem]]
+    updates: list[tuple[ImportedQuestion, imports.KnownItem, imports.NewItem]]
     problems: list[str]
 
 
@@ -134,6 +136,24 @@ class DeckImportService:
         if history:
             parsed.remarks.append("this file carries no review history, so cards start new")
         return await self._store(member, filename, parsed, False, None)
+
+    async def import_text(
+        self, member: Learner, text: str, *, deck: str, name: str = "pasted set"
+    ) -> ImportResult:
+        """Import pasted Quizlet-style lines (``term<TAB>definition``) into ``deck``.
+
+        The same all-or-nothing import as a text upload, always read as a Quizlet set;
+        ``name`` stands for the file name in the reply and the report. Raises
+        :class:`BadInput` for text that is too long or not text at all.
+        """
+        if member.guild_id is None:
+            raise PermissionDenied(SERVER_ONLY)
+        deck = check_deck_name(deck)
+        data = text.encode("utf-8", "surrogatepass")
+        if len(data) > MAX_IMPORT_BYTES:
+            raise BadInput(too_big_message(len(data)))
+        parsed = await asyncio.to_thread(_parse_pasted, data, name, deck)
+        return await self._store(member, name, parsed, False, None)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -247,21 +267,25 @@ class DeckImportService:
         return member.guild_id, bank.saved_id(user.id)
 
     async def _plan(self, session: AsyncSession, guild_id: int, parsed: ImportParse) -> _Plan:
-        """Which questions are new and which update a question the server already has."""
+        """Which questions are new and which update a question the server already has.
+
+        A question is found by its key; one keyed by its text also matches a question of
+        the same deck and text that was added by hand (which it then updates and keys).
+        """
         plan = _Plan(adds=[], updates=[], problems=list(parsed.problems))
         keyed = [(question, source_key(question)) for question in parsed.questions]
         by_key = await imports.items_by_source(
             session, guild_id=guild_id, keys={key for _q, key in keyed}
         )
-        decks = {question.deck for question in parsed.questions}
         by_text: dict[tuple[str, str], Item] = {}
-        for known in await bank.active_items_in_decks(session, guild_id=guild_id, decks=decks):
-            text = payload_prompt(known.payload)
+        text_decks = {q.deck for q, key in keyed if key.startswith("text:") and key not in by_key}
+        for row in await bank.active_items_in_decks(session, guild_id=guild_id, decks=text_decks):
+            text = payload_prompt(row.payload)
             if text:
-                by_text.setdefault((known.deck, question_key(text)), known)
+                by_text.setdefault((row.deck, question_key(text)), row)
         for question, key in keyed:
-            row = by_key.get(key)
-            if row is None and key.startswith("text:"):
+            found = by_key.get(key)
+            if found is None and key.startswith("text:"):
                 same = by_text.get((question.deck, question_key(question.item.prompt)))
                 if same is not None and same.guild_id is None:
                     plan.problems.append(
@@ -270,11 +294,12 @@ class DeckImportService:
                     )
                     continue
                 if same is not None and same.source_key in (None, key):
-                    row = same  # added by hand or by an older import: update it
-            if row is None:
-                plan.adds.append((question, key))
+                    found = imports.known(same)  # added by hand or by an older import
+            new = imports.NewItem(question.deck, question.item, key)
+            if found is None:
+                plan.adds.append((question, new))
             else:
-                plan.updates.append((question, key, row))
+                plan.updates.append((question, found, new))
         return plan
 
     async def _write(
@@ -288,27 +313,26 @@ class DeckImportService:
     ) -> dict[str, int]:
         """Add and update the rows; returns the item id of every question by its key."""
         ids: dict[str, int] = {}
-        rows = await imports.add_items(
+        added = await imports.add_items(
             session,
             guild_id=guild_id,
-            items=[imports.NewItem(q.deck, q.item, key) for q, key in plan.adds],
+            items=[new for _question, new in plan.adds],
             created_by=user_id,
             now=now,
         )
-        for (_question, key), row in zip(plan.adds, rows, strict=True):
-            ids[key] = bank.saved_id(row.id)
-            summary.added.append(ids[key])
-        for question, key, row in plan.updates:
-            changed = imports.update_item(
-                row, deck=question.deck, content=question.item, source_key=key, now=now
-            )
-            ids[key] = bank.saved_id(row.id)
-            if changed:
-                summary.updated += 1
-                session.add(row)
-            else:
-                summary.unchanged += 1
-        await session.flush()
+        for (_question, new), item_id in zip(plan.adds, added, strict=True):
+            ids[str(new.source_key)] = item_id
+        summary.added.extend(added)
+        changed = await imports.update_items(
+            session,
+            guild_id=guild_id,
+            items=[(found, new) for _question, found, new in plan.updates],
+            now=now,
+        )
+        for _question, found, new in plan.updates:
+            ids[str(new.source_key)] = found.id
+        summary.updated += sum(changed)
+        summary.unchanged += len(changed) - sum(changed)
         return ids
 
     async def _keep_history(
@@ -322,12 +346,12 @@ class DeckImportService:
     ) -> None:
         """The importing member's cards, replayed from the package's review history."""
         cards: list[tuple[int, CardState]] = []
-        for question, key in [*plan.adds, *((q, k) for q, k, _row in plan.updates)]:
+        for question, new in [*plan.adds, *((q, n) for q, _found, n in plan.updates)]:
             if not question.reviews:
                 continue
             state = card_from_history(question.reviews, srs=self.srs, now=now)
             if state is not None:
-                cards.append((ids[key], state))
+                cards.append((ids[str(new.source_key)], state))
         if not cards:
             summary.remarks.append("the package has no review history, so cards start new")
             return
@@ -335,6 +359,11 @@ class DeckImportService:
             session, user_id=user_id, cards=cards, now=now
         )
         summary.history_due = sum(1 for _id, state in cards if state.due <= now)
+
+
+def _parse_pasted(data: bytes, name: str, deck: str) -> ImportParse:
+    """Pasted text read as a Quizlet set (checked as a text upload is: UTF-8, no NULs)."""
+    return parse_quizlet(decode_upload(data, name), deck=deck)
 
 
 def _peek(source: bytes | Path) -> tuple[bytes, int]:

@@ -30,7 +30,7 @@ from bot.core.scheduling import CardState
 from bot.decks.anki_write import write_apkg
 from bot.errors import NotYourQuestion
 from bot.log import get_logger
-from bot.storage import crud
+from bot.storage import due_queue
 from bot.storage import privacy as store
 from bot.storage.db import Database
 
@@ -81,7 +81,7 @@ class PrivacyService:
             item = parse_item(card.item.payload)
             decks.setdefault(card.item.deck, []).append(item)
             keys[(card.item.deck, item.id)] = card.item.key
-            scheduling[card.item.key] = crud.card_state(card.state)
+            scheduling[card.item.key] = due_queue.card_state(card.state)
             history[card.item.key] = [
                 AnkiReview(at=at, ease=rating, kind=1, duration_ms=duration)
                 for at, rating, duration in card.answers

@@ -18,8 +18,8 @@ from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 from bot.log import get_logger
 from bot.services import _guilds
-from bot.storage import crud
 from bot.storage import daily as store
+from bot.storage import due_queue
 from bot.storage.db import Database
 from bot.storage.guild_settings import study_preferences
 
@@ -155,9 +155,9 @@ class ReminderService:
 
 async def _count_due(session: AsyncSession, user_id: int, now: datetime) -> int:
     """Due items everywhere: bundled ones once, plus each server's own."""
-    bundled = await crud.count_due(session, user_id=user_id, guild_id=None, now=now)
+    bundled = await due_queue.count_due(session, user_id=user_id, guild_id=None, now=now)
     total = bundled
     for guild_id in await store.member_guild_ids(session, user_id=user_id):
-        scoped = await crud.count_due(session, user_id=user_id, guild_id=guild_id, now=now)
+        scoped = await due_queue.count_due(session, user_id=user_id, guild_id=guild_id, now=now)
         total += scoped - bundled
     return total

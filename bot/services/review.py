@@ -23,8 +23,9 @@ from bot.core.sessions import StudyItem
 from bot.core.study_replies import caught_up_reply, question_reply, revealed_reply
 from bot.errors import BadInput, ExpiredAction, NotFound
 from bot.services.study_context import StudyContext, prompt_id_of, user_id_of
-from bot.storage import crud
+from bot.storage import crud, due_queue
 from bot.storage import mistakes as mistakes_store
+from bot.storage import tags as tag_store
 from bot.storage.models import Prompt, StudySession, User
 
 #: The review footer counts due cards up to this many ("99+ due now").
@@ -92,18 +93,20 @@ class ReviewService:
         guild_id = learner.guild_id
         now = ctx.now()
         timezone, new_per_day = await ctx.study_preferences(session, learner)
-        row = await crud.next_due_item(
+        row = await due_queue.next_due_item(
             session, user_id=user_id, guild_id=guild_id, now=now, tag=tag
         )
         label = "Review"
         if row is None:
             # Another server's own questions don't use up this server's new-card budget;
             # the budget is the same with a tag or without.
-            new_today = await crud.count_new_since(
+            new_today = await due_queue.count_new_since(
                 session, user_id=user_id, guild_id=guild_id, since=ctx.today_start(timezone)
             )
             if new_today < new_per_day:
-                row = await crud.next_new_item(session, user_id=user_id, guild_id=guild_id, tag=tag)
+                row = await due_queue.next_new_item(
+                    session, user_id=user_id, guild_id=guild_id, tag=tag
+                )
                 label = "New"
         if row is None:
             return await self._caught_up(session, learner, user_id, new_per_day, tag)
@@ -111,7 +114,7 @@ class ReviewService:
             run_id = await start_tagged_run(session, user, tag, now)
         item = ctx.items.of_row(row)
         prompt = await ctx.new_prompt(session, item, user, learner, "review", session_id=run_id)
-        due = await crud.count_due(
+        due = await due_queue.count_due(
             session, user_id=user_id, guild_id=guild_id, now=now, cap=DUE_SHOWN_MAX + 1, tag=tag
         )
         reply = question_reply(item, prompt_id_of(prompt), private=True)
@@ -162,7 +165,9 @@ class ReviewService:
         """The tags of the questions visible to the member, the most used first (up to
         :data:`TAGS_OFFERED`, for autocomplete)."""
         async with self.context.db.session() as session:
-            return await crud.tags_in_use(session, guild_id=learner.guild_id, limit=TAGS_OFFERED)
+            return await tag_store.tags_in_use(
+                session, guild_id=learner.guild_id, limit=TAGS_OFFERED
+            )
 
     async def _caught_up(
         self,
@@ -176,10 +181,10 @@ class ReviewService:
         guild_id = learner.guild_id
         if tag:
             await check_tag_in_use(session, guild_id, tag)
-        upcoming = await crud.next_due_after(
+        upcoming = await due_queue.next_due_after(
             session, user_id=user_id, guild_id=guild_id, now=now, tag=tag
         )
-        unseen = await crud.count_unseen(session, user_id=user_id, guild_id=guild_id, tag=tag)
+        unseen = await due_queue.count_unseen(session, user_id=user_id, guild_id=guild_id, tag=tag)
         next_in = describe_interval(upcoming - now) if upcoming is not None else None
         if tag:
             return tag_caught_up_reply(tag, next_in=next_in, unseen=unseen)
@@ -217,9 +222,9 @@ def clean_tag(tag: str | None) -> str | None:
 async def check_tag_in_use(session: AsyncSession, guild_id: int | None, tag: str) -> None:
     """Raise a friendly :class:`NotFound` listing the tags in use when no question here
     carries ``tag``."""
-    if await crud.tag_in_use(session, guild_id=guild_id, tag=tag):
+    if await tag_store.tag_in_use(session, guild_id=guild_id, tag=tag):
         return
-    in_use = await crud.tags_in_use(session, guild_id=guild_id, limit=TAGS_LISTED)
+    in_use = await tag_store.tags_in_use(session, guild_id=guild_id, limit=TAGS_LISTED)
     if in_use:
         raise NotFound(
             f"No questions are tagged '{tag}' here. Tags in use: {', '.join(in_use)}. "

@@ -20,7 +20,7 @@ from bot.core.stats import (
 from bot.errors import NotFound
 from bot.services.charts import activity_chart_png
 from bot.services.study_context import StudyContext, user_id_of
-from bot.storage import crud
+from bot.storage import crud, due_queue
 from bot.storage import leaderboard as stats_store
 from bot.storage.mistakes import count_mistakes
 from bot.storage.privacy import find_user
@@ -111,11 +111,11 @@ class StatsService:
                 guild_id=guild_id,
                 serverless=serverless,
             )
-            due = await crud.count_due(session, user_id=user_id, guild_id=guild_id, now=now)
-            new_today = await crud.count_new_since(
+            due = await due_queue.count_due(session, user_id=user_id, guild_id=guild_id, now=now)
+            new_today = await due_queue.count_new_since(
                 session, user_id=user_id, guild_id=guild_id, since=ctx.today_start(tz)
             )
-            unseen = await crud.count_unseen(session, user_id=user_id, guild_id=guild_id)
+            unseen = await due_queue.count_unseen(session, user_id=user_id, guild_id=guild_id)
             mistakes = await count_mistakes(session, user_id=user_id, guild_id=guild_id, now=now)
             new_available = min(unseen, max(0, new_per_day - new_today))
             decks = tuple(

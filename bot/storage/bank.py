@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.content import AnyItem, item_to_dict
 from bot.errors import StorageError
-from bot.storage.crud import payload_hash, tags_text
+from bot.storage.crud import payload_hash
 from bot.storage.models import Attempt, AuditEntry, FormDraft, Item
+from bot.storage.tags import tags_text
 
 
 def bank_key(guild_id: int, deck: str, slug: str) -> str:

@@ -26,8 +26,8 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.crud import tag_pattern
 from bot.storage.models import Attempt, Item
+from bot.storage.tags import tag_pattern
 
 #: How far back a wrong answer makes a question one to retry.
 MISTAKE_WINDOW = timedelta(days=14)

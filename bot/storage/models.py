@@ -101,7 +101,7 @@ class Item(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(max_length=64)
     #: The tags, case-folded, each between single spaces (``" a b "``), or ``""``; see
-    #: :func:`bot.storage.crud.tags_text`.
+    #: :func:`bot.storage.tags.tags_text`.
     tags: str = Field(default="", max_length=1300)
     #: Where an imported item came from (``anki:<guid>:<card>``, ``text:<digest>``), or None.
     source_key: str | None = Field(default=None, max_length=200)

@@ -9,14 +9,12 @@ import pytest
 from bot.core.anki_model import AnkiCard, AnkiNote, AnkiNoteType, AnkiReview, AnkiTemplate
 from bot.core.anki_notes import (
     PICTURE_QUESTION,
-    clean_tags,
-    deck_slug,
     notes_to_questions,
     referenced_media,
-    text_key,
     with_made_cards,
 )
 from bot.core.content import Flashcard, Typed
+from bot.core.import_rules import clean_tags, deck_slug, text_key
 from bot.core.question_drafts import question_key
 from bot.core.question_files import ImportParse
 

@@ -10,7 +10,6 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.anki_notes import text_key
 from bot.core.content import (
     AnyItem,
     Flashcard,
@@ -20,19 +19,18 @@ from bot.core.content import (
     is_blank,
     parse_item,
 )
+from bot.core.import_rules import text_key
 from bot.core.question_drafts import DRAFT_ID
 from bot.core.question_files import CSV_OPTIONAL, CSV_REQUIRED, ImportParse, parse_csv
 from bot.core.text_decks import (
     STOCK_NOTETYPES,
     detect_text_format,
-    export_csv,
-    export_quizlet,
-    export_red,
     notetype_named,
     parse_anki_text,
     parse_quizlet,
     parse_red,
 )
+from bot.core.text_exports import export_csv, export_quizlet, export_red
 
 
 def pairs(parsed: ImportParse) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from bot.services.study import StudyServices
 from bot.storage import crud
 from bot.storage.db import Database
 from bot.storage.models import Item, Prompt
+from bot.storage.tags import tag_in_use, tags_in_use
 from tests.study_helpers import build_study
 
 SERVER = 4_300_000_001
@@ -291,15 +292,15 @@ async def test_tags_in_use_are_the_servers_and_the_most_used_first(db: Database)
                 )
             )
         await s.commit()
-        assert await crud.tags_in_use(s, guild_id=SERVER) == [
+        assert await tags_in_use(s, guild_id=SERVER) == [
             "local",
             "shared",
             *(f"t{n:02d}" for n in range(8)),
         ]
-        assert await crud.tags_in_use(s, guild_id=None, limit=5) == ["shared"]
-        assert await crud.tag_in_use(s, guild_id=SERVER + 1, tag="Secret")
-        assert not await crud.tag_in_use(s, guild_id=SERVER, tag="secret")
-        assert not await crud.tag_in_use(s, guild_id=SERVER, tag="old")
+        assert await tags_in_use(s, guild_id=None, limit=5) == ["shared"]
+        assert await tag_in_use(s, guild_id=SERVER + 1, tag="Secret")
+        assert not await tag_in_use(s, guild_id=SERVER, tag="secret")
+        assert not await tag_in_use(s, guild_id=SERVER, tag="old")
 
 
 @pytest.mark.parametrize(

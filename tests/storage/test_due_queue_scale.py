@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage import crud
+from bot.storage import crud, due_queue
 from bot.storage.db import Database, alembic_config
 from bot.storage.models import Item, ReviewState
 
@@ -111,19 +111,23 @@ async def test_the_queue_chooses_what_a_plain_computation_chooses(db: Database, 
                 later = [c.due for c in mine if c.due > NOW]
                 args: dict[str, Any] = {"user_id": user_id, "guild_id": guild_id}
 
-                new = await crud.next_new_item(s, **args)
+                new = await due_queue.next_new_item(s, **args)
                 assert (new.id if new else None) == min(unseen, default=None)
-                assert await crud.count_unseen(s, **args) == len(unseen)
-                first_due = await crud.next_due_item(s, **args, now=NOW)
+                assert await due_queue.count_unseen(s, **args) == len(unseen)
+                first_due = await due_queue.next_due_item(s, **args, now=NOW)
                 assert (first_due.id if first_due else None) == (due[0].item_id if due else None)
-                assert await crud.count_due(s, **args, now=NOW) == len(due)
-                assert await crud.count_due(s, **args, now=NOW, cap=5) == min(5, len(due))
-                assert await crud.next_due_after(s, **args, now=NOW) == min(later, default=None)
+                assert await due_queue.count_due(s, **args, now=NOW) == len(due)
+                assert await due_queue.count_due(s, **args, now=NOW, cap=5) == min(5, len(due))
+                assert await due_queue.next_due_after(s, **args, now=NOW) == min(
+                    later, default=None
+                )
             for guild_id in (None, *GUILDS):
                 # Retired items still used up the day's budget when they were new.
                 scope = {i for i, owner, _ in bank.items if owner in (None, guild_id)}
                 fresh = sum(c.first_seen_at >= since and c.item_id in scope for c in cards)
-                got = await crud.count_new_since(s, user_id=user_id, guild_id=guild_id, since=since)
+                got = await due_queue.count_new_since(
+                    s, user_id=user_id, guild_id=guild_id, since=since
+                )
                 assert got == fresh
 
 
@@ -134,12 +138,12 @@ async def test_a_member_who_has_seen_everything_gets_no_new_item(db: Database) -
         for item_id in visible(bank, GUILDS[0]) - {c.item_id for c in bank.cards[user_id]}:
             s.add(ReviewState(user_id=user_id, item_id=item_id, due=NOW, first_seen_at=NOW))
         await s.commit()
-        assert await crud.next_new_item(s, user_id=user_id, guild_id=GUILDS[0]) is None
-        assert await crud.count_unseen(s, user_id=user_id, guild_id=GUILDS[0]) == 0
+        assert await due_queue.next_new_item(s, user_id=user_id, guild_id=GUILDS[0]) is None
+        assert await due_queue.count_unseen(s, user_id=user_id, guild_id=GUILDS[0]) == 0
         # The other server's own items are still new to them there.
         had = {card.item_id for card in bank.cards[user_id]}
         other = visible(bank, GUILDS[1]) - visible(bank, GUILDS[0]) - had
-        found = await crud.next_new_item(s, user_id=user_id, guild_id=GUILDS[1])
+        found = await due_queue.next_new_item(s, user_id=user_id, guild_id=GUILDS[1])
         assert (found.id if found else None) == min(other, default=None)
 
 
@@ -182,27 +186,27 @@ async def test_the_pick_queries_walk_indexes_instead_of_scanning(db: Database) -
     guild = GUILDS[0]
     expected: dict[str, tuple[Callable[[AsyncSession], Awaitable[object]], list[str]]] = {
         "next_due_item": (
-            lambda s: crud.next_due_item(s, user_id=user_id, guild_id=guild, now=NOW),
+            lambda s: due_queue.next_due_item(s, user_id=user_id, guild_id=guild, now=NOW),
             ["ix_review_states_user_due_item"],
         ),
         "count_due (capped)": (
-            lambda s: crud.count_due(s, user_id=user_id, guild_id=guild, now=NOW, cap=100),
+            lambda s: due_queue.count_due(s, user_id=user_id, guild_id=guild, now=NOW, cap=100),
             ["ix_review_states_user_due_item"],
         ),
         "count_new_since": (
-            lambda s: crud.count_new_since(s, user_id=user_id, guild_id=guild, since=NOW),
+            lambda s: due_queue.count_new_since(s, user_id=user_id, guild_id=guild, since=NOW),
             ["ix_review_states_user_first_seen"],
         ),
         "next_new_item": (
-            lambda s: crud.next_new_item(s, user_id=user_id, guild_id=guild),
+            lambda s: due_queue.next_new_item(s, user_id=user_id, guild_id=guild),
             ["ix_items_guild_active_id", "sqlite_autoindex_review_states_1"],
         ),
         "next_new_item (no server)": (
-            lambda s: crud.next_new_item(s, user_id=user_id, guild_id=None),
+            lambda s: due_queue.next_new_item(s, user_id=user_id, guild_id=None),
             ["ix_items_guild_active_id", "sqlite_autoindex_review_states_1"],
         ),
         "count_unseen": (
-            lambda s: crud.count_unseen(s, user_id=user_id, guild_id=guild),
+            lambda s: due_queue.count_unseen(s, user_id=user_id, guild_id=guild),
             ["ix_items_guild_active_id", "sqlite_autoindex_review_states_1"],
         ),
     }
@@ -230,6 +234,6 @@ async def test_the_index_migration_goes_down_and_up_again(db: Database) -> None:
     bank = await build_bank(db, random.Random(9), items=20, members=1)
     (user_id,) = bank.cards
     async with db.session() as s:
-        found = await crud.next_new_item(s, user_id=user_id, guild_id=None)
+        found = await due_queue.next_new_item(s, user_id=user_id, guild_id=None)
         unseen = visible(bank, None) - {c.item_id for c in bank.cards[user_id]}
         assert (found.id if found else None) == min(unseen, default=None)

@@ -17,7 +17,7 @@ from bot.core.learners import Learner
 from bot.core.scheduling import CardState, SpacedRepetition
 from bot.errors import AlreadyAnswered, StorageError
 from bot.services.study_context import ItemCache
-from bot.storage import crud
+from bot.storage import crud, due_queue
 from bot.storage.answer_store import open_answer_store
 from bot.storage.db import Database
 from bot.storage.models import Attempt, Item, ReviewState
@@ -181,16 +181,16 @@ async def test_due_queue_orders_by_due_and_respects_server_scope(db: Database) -
         items = (await s.exec(select(Item).order_by(col(Item.id)))).all()
         for offset, item in enumerate(items):
             state = CardState(due=NOW - timedelta(hours=offset))
-            await crud.save_review_state(
+            await due_queue.save_review_state(
                 s, user_id=user.id or 0, item_id=item.id or 0, state=state, now=NOW
             )
         await s.commit()
-        in_dm = await crud.next_due_item(s, user_id=user.id or 0, guild_id=None, now=NOW)
-        in_guild = await crud.next_due_item(s, user_id=user.id or 0, guild_id=42, now=NOW)
+        in_dm = await due_queue.next_due_item(s, user_id=user.id or 0, guild_id=None, now=NOW)
+        in_guild = await due_queue.next_due_item(s, user_id=user.id or 0, guild_id=42, now=NOW)
         assert in_dm is not None and in_dm.slug == "q-one"
         assert in_guild is not None and in_guild.slug == "extra"
-        assert await crud.count_due(s, user_id=user.id or 0, guild_id=None, now=NOW) == 2
-        assert await crud.count_due(s, user_id=user.id or 0, guild_id=42, now=NOW) == 3
+        assert await due_queue.count_due(s, user_id=user.id or 0, guild_id=None, now=NOW) == 2
+        assert await due_queue.count_due(s, user_id=user.id or 0, guild_id=42, now=NOW) == 3
         assert await crud.deck_names(s, guild_id=None) == ["mini"]
 
 
