@@ -34,6 +34,8 @@ DENIED: dict[str, dict[str, Any]] = {
     "list": {},
     "export": {},
     "stats": {"id": 1},
+    "accept": {"id": 1, "answer": "x"},
+    "paste": {"deck": "my-set"},
 }
 
 
