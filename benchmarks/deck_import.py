@@ -31,17 +31,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.anki_import import build_package, rss_mb  # noqa: E402
+from tests.decks.anki_builders import synthetic_deck, write_anki21b_package  # noqa: E402
 
 #: The whole import of 10,000 notes with 200 pictures, on this machine.
 TARGET_S = 10.0
 
 
-def _peak_mb() -> float:
+def _status_mb(key: str) -> float:
+    """A ``/proc/self/status`` figure (``VmHWM``: peak RSS, ``VmRSS``: now) in MB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def build_package(folder: Path, notes: int, images: int) -> Path:
+    """The package of ``benchmarks/anki_import.py``: ``notes`` notes, ``images`` PNGs."""
+    specs, media = synthetic_deck(notes, images, image_side=96)
+    return write_anki21b_package(folder / f"bench-{notes}.apkg", specs, media=media)
 
 
 async def _import(package: Path, folder: Path) -> dict[str, float]:
@@ -58,7 +65,7 @@ async def _import(package: Path, folder: Path) -> dict[str, float]:
         db, clock=SystemClock(), srs=SpacedRepetition(), media_dir=folder / "media"
     )
     moderator = Learner("discord", "1", "Mod", guild_id=42, guild_name="Bench")
-    before = rss_mb()
+    before = _status_mb("VmRSS")
     start = time.perf_counter()
     first = await service.import_upload(moderator, package.name, package, history=True)
     first_s = time.perf_counter() - start
@@ -76,8 +83,8 @@ async def _import(package: Path, folder: Path) -> dict[str, float]:
         "questions": int(first.reply.title.split()[1].replace(",", "")),
         "images": int(fields.get("Pictures", "0").split()[0]),
         "history_cards": int(history.replace(",", "")),
-        "peak_rss_mb": round(_peak_mb(), 1),
-        "growth_mb": round(_peak_mb() - before, 1),
+        "peak_rss_mb": round(_status_mb("VmHWM"), 1),
+        "growth_mb": round(_status_mb("VmHWM") - before, 1),
     }
 
 

@@ -14,7 +14,9 @@ Note types (one card each):
 * **Study Tutor MCQ** (Question, Options, Answer, Explanation, Hint): mcq and practice
   questions; code under the question, options A–F, the answer as "B. text"; a practice
   problem's steps and common mistakes follow its explanation.
-* **Study Tutor Type-in** (Front, Back, Hint, Extra): typed questions with Anki's
+* **Study Tutor Cloze** (Text, Back Extra): a typed question with one "[…]" gap (what an
+  imported cloze card becomes) goes back out as a cloze note, ``{{c1::answer::hint}}``.
+* **Study Tutor Type-in** (Front, Back, Hint, Extra): other typed questions with Anki's
   ``{{type:Back}}`` box; Back is the first accepted answer as plain text (what Anki compares
   the typed answer with), Extra lists the other accepted answers and the explanation.
 
@@ -67,6 +69,7 @@ from bot.core.content import (
     Practice,
     Typed,
 )
+from bot.core.markup import CLOZE_HIDDEN
 from bot.core.scheduling import CardState
 from bot.log import get_logger
 
@@ -234,6 +237,22 @@ TYPE_IN_MODEL = genanki.Model(
 )
 
 
+CLOZE_MODEL = genanki.Model(
+    stable_id("model", "Study Tutor Cloze v1"),
+    "Study Tutor Cloze",
+    fields=[{"name": "Text"}, {"name": "Back Extra"}, {"name": TUTOR_FIELD}],
+    templates=[
+        {
+            "name": "Cloze",
+            "qfmt": "{{cloze:Text}}",
+            "afmt": "{{cloze:Text}}{{#Back Extra}}<br><br>{{Back Extra}}{{/Back Extra}}",
+        }
+    ],
+    css=_CSS,
+    model_type=genanki.Model.CLOZE,
+)
+
+
 # --------------------------------------------------------------------------- fields
 
 
@@ -260,6 +279,9 @@ def _shown_fields(item: AnyItem, image_html: str) -> tuple[Any, list[str]]:
             f"<b>Key ideas:</b> {ideas}",
         ]
     if isinstance(item, Typed):
+        cloze = _cloze_fields(item, below)
+        if cloze is not None:
+            return CLOZE_MODEL, cloze
         extra = []
         if len(item.answers) > 1:
             others = "; ".join(html.escape(answer, quote=False) for answer in item.answers[1:])
@@ -273,6 +295,29 @@ def _shown_fields(item: AnyItem, image_html: str) -> tuple[Any, list[str]]:
             "<br><br>".join(extra),
         ]
     return MCQ_MODEL, _choice_fields(item, below)
+
+
+def _cloze_fields(item: Typed, below: str) -> list[str] | None:
+    """A typed question that came from a cloze card (one "[…]" gap) as an Anki cloze note:
+    the gap becomes ``{{c1::answer::hint}}``; None when the question is not such a gap."""
+    answer = html.escape(item.answers[0], quote=False)
+    hint = item.hint or ""
+    unsafe = ("::", "}}", "{{")
+    if item.question.count(CLOZE_HIDDEN) != 1 or any(
+        mark in text for mark in unsafe for text in (answer, hint)
+    ):
+        return None
+    gap = f"{{{{c1::{answer}{'::' + html.escape(hint, quote=False) if hint else ''}}}}}"
+    text = markdown_html(item.question)
+    if text.count(CLOZE_HIDDEN) != 1:
+        return None
+    extra = []
+    if len(item.answers) > 1:
+        others = "; ".join(html.escape(other, quote=False) for other in item.answers[1:])
+        extra.append(f"<b>Also accepted:</b> {others}")
+    if item.explanation:
+        extra.append(markdown_html(item.explanation))
+    return [text.replace(CLOZE_HIDDEN, gap) + below, "<br><br>".join(extra)]
 
 
 def _choice_fields(item: ChoiceItem, below: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.core.anki_model import TUTOR_FIELD, AnkiReview
+from bot.core.anki_notes import notes_to_questions
 from bot.core.content import AnyItem, Concept, Explain, Flashcard, MultipleChoice, Practice, Typed
 from bot.core.markup import html_to_markdown, html_to_plain
 from bot.core.review_history import card_from_history
@@ -449,3 +451,35 @@ def test_round_trip_through_the_reader(tmp_path: Path, media: Path) -> None:
     explain = by_guid[note_guid("more/why-train")]
     assert html_to_markdown(explain.field("Back")).text == EXPLAIN.model_answer
     assert [card.deck for card in explain.cards] == ["Study Tutor::more"]
+
+
+def test_a_cloze_gap_goes_out_as_a_cloze_note_and_comes_back(tmp_path: Path, media: Path) -> None:
+    gap = Typed(
+        id="gap",
+        question="[…] are the **powerhouse** of the cell.",
+        answers=["Mitochondria", "mitochondrion"],
+        hint="organelle",
+        explanation="Biology 101",
+    )
+    plain = Typed(id="plain", question="Capital of Peru?", answers=["Lima"])
+    path = export(tmp_path / "cloze.apkg", media, title="", decks={"bio": [gap, plain]})
+    with collection(path, tmp_path) as connection:
+        notes = notes_by_guid(connection)
+    note = notes[note_guid("bio/gap")]
+    assert note["model"] == "Study Tutor Cloze"
+    assert note["fields"]["Text"] == (
+        "{{c1::Mitochondria::organelle}} are the <b>powerhouse</b> of the cell."
+    )
+    assert "mitochondrion" in note["fields"]["Back Extra"]
+    assert notes[note_guid("bio/plain")]["model"] == "Study Tutor Type-in"
+    # Read back as Anki would (the hidden field dropped, as if edited there): the same gap.
+    with read_anki_package(path) as package:
+        cloze = next(n for n in package.collection.notes if n.guid == note_guid("bio/gap"))
+    edited = dataclasses.replace(cloze, fields=(cloze.fields[0], cloze.fields[1], ""))
+    (question,) = notes_to_questions([edited], media={}).questions
+    assert isinstance(question.item, Typed)
+    assert question.item.question == gap.question.replace("[…]", "[organelle]")
+    assert question.item.answers == ["Mitochondria"]
+    # Unedited, the hidden field gives back the very item.
+    (again,) = notes_to_questions([cloze], media={}).questions
+    assert again.item.model_copy(update={"id": "gap"}) == gap
