@@ -85,14 +85,8 @@ def question_reply(
         if hint_shown:
             out.add_field("💡 Hint", content.hint)
         out.choices.append(
-            Choice(
-                "answer",
-                "Answer",
-                actions.SubmitExplanation(prompt_id).token(),
-                style=ChoiceStyle.PRIMARY,
-                needs_text=True,
-                text_label="Your explanation",
-                text_placeholder="Explain it in your own words, in a sentence or two.",
+            _answer_choice(
+                prompt_id, "Your explanation", "Explain it in your own words, in a sentence or two."
             )
         )
         if not hint_shown:
@@ -101,6 +95,20 @@ def question_reply(
     elif isinstance(content, Typed):
         _typed_question(out, content, item, prompt_id, heading=heading, hint_shown=hint_shown)
     return out.build()
+
+
+def _answer_choice(prompt_id: int, label: str, placeholder: str, *, short: bool = False) -> Choice:
+    """The **Answer** choice of a question answered in words (a form on Discord)."""
+    return Choice(
+        "answer",
+        "Answer",
+        actions.SubmitExplanation(prompt_id).token(),
+        style=ChoiceStyle.PRIMARY,
+        needs_text=True,
+        text_label=label,
+        text_placeholder=placeholder,
+        short_text=short,
+    )
 
 
 def _typed_question(
@@ -118,16 +126,7 @@ def _typed_question(
     if hint_shown and content.hint:
         out.add_field("💡 Hint", content.hint)
     out.choices.append(
-        Choice(
-            "answer",
-            "Answer",
-            actions.SubmitExplanation(prompt_id).token(),
-            style=ChoiceStyle.PRIMARY,
-            needs_text=True,
-            text_label="Your answer",
-            text_placeholder="A word, a name or a number.",
-            short_text=True,
-        )
+        _answer_choice(prompt_id, "Your answer", "A word, a name or a number.", short=True)
     )
     if content.hint and not hint_shown:
         out.choices.append(Choice("hint", "Hint", actions.Hint(prompt_id).token()))

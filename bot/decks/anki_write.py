@@ -176,80 +176,46 @@ img { max-width: 100%; }
 """
 _HINT = "{{#Hint}}<br><br>{{hint:Hint}}{{/Hint}}"
 
-BASIC_MODEL = genanki.Model(
-    stable_id("model", "Study Tutor Basic v2"),
+
+def _model(name: str, fields: Sequence[str], front: str, back: str, *, cloze: bool = False) -> Any:
+    """A one-template note type named ``name`` (its id from the name and a version) whose
+    last field is the hidden :data:`~bot.core.anki_model.TUTOR_FIELD`."""
+    return genanki.Model(
+        stable_id("model", f"{name} v2"),
+        name,
+        fields=[{"name": field_name} for field_name in (*fields, TUTOR_FIELD)],
+        templates=[{"name": "Cloze" if cloze else "Card 1", "qfmt": front, "afmt": back}],
+        css=_CSS,
+        model_type=genanki.Model.CLOZE if cloze else genanki.Model.FRONT_BACK,
+    )
+
+
+_EXTRA = "{{#Extra}}<br><br>{{Extra}}{{/Extra}}"
+BASIC_MODEL = _model(
     "Study Tutor Basic",
-    fields=[
-        {"name": "Front"},
-        {"name": "Back"},
-        {"name": "Hint"},
-        {"name": "Extra"},
-        {"name": TUTOR_FIELD},
-    ],
-    templates=[
-        {
-            "name": "Card 1",
-            "qfmt": "{{Front}}" + _HINT,
-            "afmt": "{{Front}}<hr id=answer>{{Back}}{{#Extra}}<br><br>{{Extra}}{{/Extra}}",
-        }
-    ],
-    css=_CSS,
+    ("Front", "Back", "Hint", "Extra"),
+    "{{Front}}" + _HINT,
+    "{{Front}}<hr id=answer>{{Back}}" + _EXTRA,
 )
-MCQ_MODEL = genanki.Model(
-    stable_id("model", "Study Tutor MCQ v2"),
+MCQ_MODEL = _model(
     "Study Tutor MCQ",
-    fields=[
-        {"name": "Question"},
-        {"name": "Options"},
-        {"name": "Answer"},
-        {"name": "Explanation"},
-        {"name": "Hint"},
-        {"name": TUTOR_FIELD},
-    ],
-    templates=[
-        {
-            "name": "Card 1",
-            "qfmt": "{{Question}}<br>{{Options}}" + _HINT,
-            "afmt": "{{Question}}<br>{{Options}}<hr id=answer><b>{{Answer}}</b>"
-            "{{#Explanation}}<br><br>{{Explanation}}{{/Explanation}}",
-        }
-    ],
-    css=_CSS,
+    ("Question", "Options", "Answer", "Explanation", "Hint"),
+    "{{Question}}<br>{{Options}}" + _HINT,
+    "{{Question}}<br>{{Options}}<hr id=answer><b>{{Answer}}</b>"
+    "{{#Explanation}}<br><br>{{Explanation}}{{/Explanation}}",
 )
-TYPE_IN_MODEL = genanki.Model(
-    stable_id("model", "Study Tutor Type-in v2"),
+TYPE_IN_MODEL = _model(
     "Study Tutor Type-in",
-    fields=[
-        {"name": "Front"},
-        {"name": "Back"},
-        {"name": "Hint"},
-        {"name": "Extra"},
-        {"name": TUTOR_FIELD},
-    ],
-    templates=[
-        {
-            "name": "Card 1",
-            "qfmt": "{{Front}}" + _HINT + "<br><br>{{type:Back}}",
-            "afmt": "{{Front}}<hr id=answer>{{type:Back}}{{#Extra}}<br><br>{{Extra}}{{/Extra}}",
-        }
-    ],
-    css=_CSS,
+    ("Front", "Back", "Hint", "Extra"),
+    "{{Front}}" + _HINT + "<br><br>{{type:Back}}",
+    "{{Front}}<hr id=answer>{{type:Back}}" + _EXTRA,
 )
-
-
-CLOZE_MODEL = genanki.Model(
-    stable_id("model", "Study Tutor Cloze v1"),
+CLOZE_MODEL = _model(
     "Study Tutor Cloze",
-    fields=[{"name": "Text"}, {"name": "Back Extra"}, {"name": TUTOR_FIELD}],
-    templates=[
-        {
-            "name": "Cloze",
-            "qfmt": "{{cloze:Text}}",
-            "afmt": "{{cloze:Text}}{{#Back Extra}}<br><br>{{Back Extra}}{{/Back Extra}}",
-        }
-    ],
-    css=_CSS,
-    model_type=genanki.Model.CLOZE,
+    ("Text", "Back Extra"),
+    "{{cloze:Text}}",
+    "{{cloze:Text}}{{#Back Extra}}<br><br>{{Back Extra}}{{/Back Extra}}",
+    cloze=True,
 )
 
 

@@ -206,8 +206,8 @@ async def test_export_me_sends_a_private_json_file(
     handle = await fake_discord.send_slash_command("export-me", user_id=ALICE_ID)
     reply = await fake_discord.wait_for_message(handle)
     assert reply.ephemeral and "Your data" in embed(reply)["title"]
-    [attachment] = reply.attachments
-    assert attachment.filename.endswith(".json")
+    attachment, deck = reply.attachments
+    assert attachment.filename.endswith(".json") and deck.filename.endswith(".apkg")
     data = json.loads(attachment.data)
     assert data["profile"]["external_id"] == str(ALICE_ID)
     assert len(data["attempts"]) == 1 and len(data["review_states"]) == 1

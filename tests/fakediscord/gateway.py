@@ -1,10 +1,13 @@
 """The fake gateway websocket: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME.
 
-discord.py 2.7 connects with ``?v=10&encoding=json&compress=zlib-stream`` (or
-``zstd-stream`` when a zstd module is importable).  For ``zlib-stream`` every outgoing
-message is compressed with one per-connection ``zlib.compressobj`` and terminated with
-``Z_SYNC_FLUSH`` (exactly what discord.py's ``_ZlibDecompressionContext`` expects).  For any
-other compression value the fake sends plain text frames, which discord.py accepts too.
+discord.py 2.7 connects with ``?v=10&encoding=json&compress=zlib-stream``, or
+``zstd-stream`` when a zstd module is importable (the bot installs ``zstandard`` for Anki
+packages, so it asks for zstd).  For ``zlib-stream`` every outgoing message is compressed with
+one per-connection ``zlib.compressobj`` and terminated with ``Z_SYNC_FLUSH`` (exactly what
+discord.py's ``_ZlibDecompressionContext`` expects); for ``zstd-stream`` with one
+per-connection zstd stream, each message ending in a flushed block (what
+``_ZstdDecompressionContext`` reads).  For any other value the fake sends plain text frames,
+which discord.py accepts too.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import zstandard
 from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
@@ -48,17 +52,24 @@ class GatewayConnection:
         self.ws = ws
         self.compress = compress
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
+        self._zstd = zstandard.ZstdCompressor().compressobj() if compress == "zstd-stream" else None
         self._send_lock = asyncio.Lock()
         self.heartbeats = 0
 
     async def send(self, payload: dict[str, Any]) -> None:
-        """Send one gateway payload, compressed if the client asked for zlib-stream."""
+        """Send one gateway payload, compressed as the client asked (zlib or zstd stream)."""
         text = json.dumps(payload, separators=(",", ":"))
         async with self._send_lock:
             if self.ws.closed:
                 return
             if self._zlib is not None:
                 blob = self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
+                await self.ws.send_bytes(blob)
+            elif self._zstd is not None:
+                data = text.encode()
+                blob = self._zstd.compress(data) + self._zstd.flush(
+                    zstandard.COMPRESSOBJ_FLUSH_BLOCK
+                )
                 await self.ws.send_bytes(blob)
             else:
                 await self.ws.send_str(text)

@@ -184,8 +184,9 @@ async def test_login_ready_and_gateway(fake_discord: FakeDiscord, bot: SelfTestB
     assert alice.guild_permissions.administrator
     assert not bob.guild_permissions.administrator
     assert guild.owner_id == ALICE_ID
-    # discord.py asked for zlib-stream compression and the fake honoured it.
-    assert fake_discord.gateway.connect_queries[-1]["compress"] == "zlib-stream"
+    # discord.py asked for zstd-stream compression (zstandard is installed: the fake honours
+    # it; without it discord.py asks for zlib-stream, which the fake honours too).
+    assert fake_discord.gateway.connect_queries[-1]["compress"] == "zstd-stream"
     assert fake_discord.gateway.connect_queries[-1]["v"] == "10"
     assert fake_discord.unhandled == []
 
