@@ -112,12 +112,12 @@ async def open_services(
         study=study,
         question_bank=QuestionBankService(db, clock=clock),
         deck_import=DeckImportService(
-            db, clock=clock, srs=context.srs, media_dir=settings.media_dir
+            db, clock=clock, srs=context.srs, media_dir=settings.media_path
         ),
-        deck_export=DeckExportService(db, clock=clock, media_dir=settings.media_dir),
+        deck_export=DeckExportService(db, clock=clock, media_dir=settings.media_path),
         # The console's leaderboard also counts answers from before it had a local server.
         leaderboard=LeaderboardService(db, clock=clock, include_serverless=console),
-        privacy=PrivacyService(db, clock=clock, media_dir=settings.media_dir),
+        privacy=PrivacyService(db, clock=clock, media_dir=settings.media_path),
         server_settings=ServerSettingsService(
             db,
             clock=clock,

@@ -33,6 +33,7 @@ EXAMPLES = {
     "shard_count": "2",
     "shard_ids": "[0,1]",
     "content_dir": "content",
+    "media_dir": "data/media",
 }
 #: Settings whose value is never repeated back (it may hold a password).
 SECRET = {"discord_token", "database_url"}
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     #: these on top of SQLAlchemy's pool, all within the server's ``max_connections``.
     database_answer_connections: int = Field(default=8, ge=1, le=64)
     content_dir: Path = PROJECT_ROOT / "content"
+    #: Where imported pictures are kept; None: ``media/`` next to the SQLite file (or
+    #: ``data/media`` with PostgreSQL). Every process of one bot must see the same folder.
+    media_dir: Path | None = None
     dev_guild_id: int | None = Field(default=None, ge=1)
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -139,6 +143,16 @@ class Settings(BaseSettings):
             raise ValueError("is not a folder (point CONTENT_DIR at the folder of decks)")
         return folder
 
+    @field_validator("media_dir", mode="after")
+    @classmethod
+    def _media_dir(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        folder = value.expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise ValueError("is a file, not a folder (point MEDIA_DIR at a folder)")
+        return folder
+
     @model_validator(mode="after")
     def _shards(self) -> Settings:
         validate_shards(self.shard_count, self.shard_ids)
@@ -153,9 +167,10 @@ class Settings(BaseSettings):
         return path.parent if path is not None else PROJECT_ROOT / "data"
 
     @property
-    def media_dir(self) -> Path:
-        """Where imported images are kept (``media/`` next to the database, or ``data/media``)."""
-        return self.database_dir / "media"
+    def media_path(self) -> Path:
+        """Where imported pictures are kept: ``MEDIA_DIR``, else ``media/`` next to the
+        database (``data/media`` with PostgreSQL)."""
+        return self.media_dir or self.database_dir / "media"
 
 
 @lru_cache(maxsize=1)

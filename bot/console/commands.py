@@ -47,7 +47,7 @@ def console_app(
         console_learner(user),
         out=out,
         image_dir=data_dir / "charts",
-        media_dir=data_dir / "media",
+        media_dir=services.deck_import.media_dir,
         commands={
             **leaderboard_commands(services.leaderboard),
             **privacy_commands(services.privacy, export_dir=export_dir),

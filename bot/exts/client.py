@@ -269,7 +269,7 @@ class TutorBot(commands.AutoShardedBot):
                 await interaction.response.defer(ephemeral=private, thinking=True)
         # Errors of the work itself (a bad answer, a stale button) go to the error handler.
         reply = await task
-        message = render(reply, media_dir=self.settings.media_dir)
+        message = render(reply, media_dir=self.settings.media_path)
         try:
             if deferred and edit:
                 await interaction.edit_original_response(**message.edit_kwargs())

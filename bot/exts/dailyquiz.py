@@ -141,7 +141,7 @@ class DailyQuizCog(commands.Cog, name=COG_NAME):
         first_id: int | None = None
         try:
             for reply in post.questions:
-                kwargs = channel_send_kwargs(reply, media_dir=self.bot.settings.media_dir)
+                kwargs = channel_send_kwargs(reply, media_dir=self.bot.settings.media_path)
                 message = await channel.send(**kwargs)
                 first_id = first_id or message.id
         except discord.HTTPException as error:

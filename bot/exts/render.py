@@ -180,7 +180,7 @@ def render(reply: Reply, *, media_dir: Path | None = None) -> DiscordMessage:
     """Everything Discord needs to show ``reply``.
 
     A question's picture (``reply.media``, a file name) is attached from ``media_dir``, the
-    bot's media folder (``Settings.media_dir``); without a folder it is left out.
+    bot's media folder (``Settings.media_path``); without a folder it is left out.
     """
     files = []
     if reply.image is not None:

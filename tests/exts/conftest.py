@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -18,11 +19,12 @@ ACK_BUDGET_S = 0.4
 
 
 @pytest.fixture
-def bot_settings(db_url: str) -> Settings:
+def bot_settings(db_url: str, tmp_path: Path) -> Settings:
     """Settings for a bot on a temporary database (PostgreSQL with TEST_DATABASE_URL)."""
     return Settings(
         discord_token="fake-token",
         database_url=db_url,
+        media_dir=tmp_path / "media",
         discord_ack_budget_s=ACK_BUDGET_S,
         fsrs_fuzzing=False,
         training_workers=0,  # the /train tests turn the lab on themselves

@@ -104,7 +104,7 @@ async def test_an_anki_package_with_history_is_imported_with_its_pictures(
     assert stored(bot_settings, SERVER_ITEMS) == [(SAMPLE_CARDS,)]
     assert cards_of(bot_settings, ALICE_ID) == 2
     (picture,) = [p["image"] for _i, _d, _k, p in payloads(bot_settings) if p.get("image")]
-    assert (bot_settings.media_dir / picture).is_file()
+    assert (bot_settings.media_path / picture).is_file()
 
     # Nothing of the package is stored twice when it comes again.
     again = await command(fake_discord, "import", {"file": upload})
@@ -122,7 +122,7 @@ async def test_a_zip_bomb_gets_one_clear_line_and_nothing_is_stored(
     assert "zip bomb" in reply.content and "\n" not in reply.content.strip()
     assert stored(bot_settings, SERVER_ITEMS) == [(0,)]
     assert stored(bot_settings, "SELECT count(*) FROM audit_log") == [(0,)]
-    media = bot_settings.media_dir
+    media = bot_settings.media_path
     assert not media.exists() or not list(media.iterdir())  # no staging folder left behind
     assert_acks_in_time(fake_discord)
 

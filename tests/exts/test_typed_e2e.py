@@ -4,7 +4,7 @@ quiz — with the real bot against the fake Discord."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def picture_name() -> str:
 
 
 @pytest.fixture
-def typed_settings(db_url: str, tmp_path: Path, picture_name: str) -> Iterator[Settings]:
+def typed_settings(db_url: str, tmp_path: Path, picture_name: str) -> Settings:
     """A bot whose only deck is one typed question with a picture in its media folder."""
     content = tmp_path / "content"
     content.mkdir()
@@ -58,15 +58,15 @@ def typed_settings(db_url: str, tmp_path: Path, picture_name: str) -> Iterator[S
         discord_token="fake-token",
         database_url=db_url,
         content_dir=content,
+        media_dir=tmp_path / "media",
         discord_ack_budget_s=ACK_BUDGET_S,
         fsrs_fuzzing=False,
         training_workers=0,
     )
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    picture = settings.media_dir / picture_name
+    settings.media_path.mkdir(parents=True, exist_ok=True)
+    picture = settings.media_path / picture_name
     picture.write_bytes(PICTURE)
-    yield settings
-    picture.unlink(missing_ok=True)  # under data/ when the database is PostgreSQL
+    return settings
 
 
 @pytest_asyncio.fixture
