@@ -239,7 +239,7 @@ async def check_tag_in_use(session: AsyncSession, guild_id: int | None, tag: str
 async def start_tagged_run(session: AsyncSession, user: User, tag: str, now: datetime) -> int:
     """Start a run limited to ``tag`` (its id goes into the prompts and the Next button)."""
     run = await crud.create_study_session(
-        session, user_id=user_id_of(user), kind=TAGGED_RUN, deck=tag, item_ids=[], now=now
+        session, user_id=user_id_of(user), kind=TAGGED_RUN, deck=None, tag=tag, item_ids=[], now=now
     )
     if run.id is None:
         raise ExpiredAction(actions.EXPIRED_MESSAGE)
@@ -249,9 +249,9 @@ async def start_tagged_run(session: AsyncSession, user: User, tag: str, now: dat
 async def run_tag(session: AsyncSession, user: User, run_id: int) -> str:
     """The tag of the member's tagged run ``run_id`` (an expired-button error otherwise)."""
     run = await session.get(StudySession, run_id)
-    if run is None or run.kind != TAGGED_RUN or run.user_id != user.id or not run.deck:
+    if run is None or run.kind != TAGGED_RUN or run.user_id != user.id or not run.tag:
         raise ExpiredAction(actions.EXPIRED_MESSAGE)
-    return run.deck
+    return run.tag
 
 
 # -- replies ------------------------------------------------------------------------------

@@ -414,9 +414,12 @@ async def create_study_session(
     deck: str | None,
     item_ids: list[int],
     now: datetime,
+    tag: str | None = None,
 ) -> StudySession:
-    """Start a multi-question run (a test)."""
-    run = StudySession(user_id=user_id, kind=kind, deck=deck, item_ids=item_ids, created_at=now)
+    """Start a multi-question run (a test, or a run limited to ``tag``)."""
+    run = StudySession(
+        user_id=user_id, kind=kind, deck=deck, tag=tag, item_ids=item_ids, created_at=now
+    )
     session.add(run)
     await session.flush()
     return run

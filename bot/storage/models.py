@@ -136,7 +136,7 @@ class ReviewState(SQLModel, table=True):
 
 
 class StudySession(SQLModel, table=True):
-    """A multi-question run such as a 10-question test."""
+    """A multi-question run: a 10-question test, or a run limited to one tag."""
 
     __tablename__ = "study_sessions"
 
@@ -144,6 +144,8 @@ class StudySession(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     kind: str = Field(max_length=16)
     deck: str | None = Field(default=None, max_length=64)
+    #: The tag a tagged ``/review`` or ``/quiz`` run is limited to (case-folded), or None.
+    tag: str | None = Field(default=None, max_length=60)
     item_ids: list[int] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

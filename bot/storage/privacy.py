@@ -203,6 +203,7 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         {
             "kind": run.kind,
             "deck": run.deck,
+            "tag": run.tag,
             "questions": len(run.item_ids),
             "created_at": _when(run.created_at),
             "finished_at": _when(run.finished_at),
