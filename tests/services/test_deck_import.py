@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlmodel import col, select
 
 from bot.core.clock import FakeClock
@@ -292,3 +293,25 @@ async def test_accepted_answers_can_be_added_to_typed_questions(
         await bank.accept(moderator(), row.id, "\u200b")
     (row,) = await server_items(db)
     assert row.payload["answers"] == ["c", "299792458 m/s"]
+
+
+async def test_quizlet_and_red_text_come_back_out_the_same(
+    db: Database, service: DeckImportService, exports: DeckExportService
+) -> None:
+    quizlet = "gradient\tdirection of steepest ascent\nepoch\tone pass over the data"
+    await service.import_upload(moderator(), "terms.txt", quizlet.encode(), deck="terms")
+    (file,) = (await exports.export(moderator(), "terms", "quizlet")).files
+    assert file.text == quizlet + "\n"
+
+    red = "AUTHOR: Study Hall\nWhat is 2+2?:\n- '4'\n- four\nCapital of Peru?:\n- Lima\n"
+    await service.import_upload(moderator(), "maths.yaml", red.encode())
+    (file,) = (await exports.export(moderator(), "maths", "red")).files
+    assert file.filename == "maths.yaml"
+    again = await service.import_upload(moderator(), file.filename, file.data)
+    assert "2 already up to date" in again.reply.text
+    (questions,) = [yaml.safe_load(file.text)]
+    assert questions == {
+        "AUTHOR": "Study Hall",
+        "What is 2+2?": ["4", "four"],
+        "Capital of Peru?": ["Lima"],
+    }
