@@ -379,11 +379,8 @@ class QuestionCommands:
             _write_export, self.export_dir, f"questions-{self._stamp()}", result.files
         )
         saved = "\n".join(f"Saved to {path}" for path in paths)
-        return replace(
-            result.reply,
-            text=f"{result.reply.text}\n{saved}",
-            footer="Edit a file and load it back with /question import <file>.",
-        )
+        # The reply's footer says what to do with this format's files.
+        return replace(result.reply, text=f"{result.reply.text}\n{saved}")
 
     async def import_file(self, member: Learner, words: list[str]) -> Reply | Dialog:
         """``import <file> [deck] [--history]``: every question of the file, or none."""

@@ -201,11 +201,11 @@ _FORMAT_NAMES = {
     "red": "Red Trivia list",
 }
 _FORMAT_HOW = {
-    "yaml": "Edit a file and send it back with /question import.",
-    "csv": "Edit it in a spreadsheet and send it back with /question import.",
+    "yaml": "Edit a file and import it again with /question import: questions update in place.",
+    "csv": "Edit it in a spreadsheet and import it again with /question import.",
     "apkg": "Open it in Anki (File → Import). Importing it again updates the notes.",
     "quizlet": "In Quizlet: Create → Import, paste the text; tab between, new line between.",
-    "red": "Put it in Red's trivia lists folder, or send it back with /question import.",
+    "red": "Put it in Red's trivia lists folder, or import it again with /question import.",
 }
 
 
