@@ -57,7 +57,20 @@ def _file(name: str, text: str) -> discord.File:
     return discord.File(io.BytesIO(text.encode("utf-8")), filename=name)
 
 
-class QuestionModal(discord.ui.Modal):
+class _RoutedModal(discord.ui.Modal):
+    """A form answered by the cog from its custom_id (so it works after a restart too)."""
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        """Nothing: the cog's handler registered for the custom_id's prefix answers."""
+
+    async def on_error(  # type: ignore[override]  # discord.py's Modal signature
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        """Unexpected failures get the usual friendly reply."""
+        await report_error(interaction, error)
+
+
+class QuestionModal(_RoutedModal):
     """The Discord add/edit form: question, options, correct option, explanation (+ practice)."""
 
     def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None) -> None:
@@ -112,17 +125,8 @@ class QuestionModal(discord.ui.Modal):
             )
             self.add_item(self.practice)
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        """Nothing: :meth:`Questions.on_form` answers, from the custom_id (restart-safe)."""
 
-    async def on_error(  # type: ignore[override]  # discord.py's Modal signature
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        """Unexpected failures get the usual friendly reply."""
-        await report_error(interaction, error)
-
-
-class PasteModal(discord.ui.Modal):
+class PasteModal(_RoutedModal):
     """``/question paste``: one big box for a Quizlet set (``term<TAB>definition`` lines)."""
 
     def __init__(self, deck: str) -> None:
@@ -137,15 +141,6 @@ class PasteModal(discord.ui.Modal):
             max_length=MAX_PASTE,
         )
         self.add_item(self.cards)
-
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        """Nothing: :meth:`Questions.on_paste` answers, from the custom_id (restart-safe)."""
-
-    async def on_error(  # type: ignore[override]  # discord.py's Modal signature
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        """Unexpected failures get the usual friendly reply."""
-        await report_error(interaction, error)
 
 
 PASTE_PREFIX = "qp"
