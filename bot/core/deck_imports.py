@@ -6,13 +6,12 @@ Pure: the service (:mod:`bot.services.deck_import`) reads files and stores quest
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.import_rules import deck_slug
-from bot.core.question_drafts import check_deck_name, question_key
+from bot.core.import_rules import deck_slug, text_key
+from bot.core.question_drafts import check_deck_name
 from bot.core.question_files import (
     ImportedQuestion,
     ImportParse,
@@ -88,35 +87,28 @@ def source_key(question: ImportedQuestion) -> str:
     """
     if question.key and question.key.startswith("anki:"):
         return question.key
-    digest = hashlib.sha1(question_key(question.item.prompt).encode()).hexdigest()[:24]
+    digest = text_key(question.item.prompt).removeprefix("text:")
     return f"text:{question.deck}:{digest}"
 
 
 def repeated_keys(questions: Sequence[ImportedQuestion]) -> list[str]:
-    """One problem per question whose key an earlier question of the file already has."""
+    """One problem per Anki card whose key an earlier card of the package already has (two
+    notes sharing a guid). A question repeated by its text is already reported, with its
+    line, by the parser of its format."""
     first: dict[str, str] = {}
     problems: list[str] = []
     for question in questions:
         key = source_key(question)
+        if not key.startswith("anki:"):
+            continue
         if key in first:
-            if key.startswith("anki:"):
-                problems.append(
-                    f"{question.where}: the same Anki card as {first[key]} (two notes share "
-                    "an id); export the deck from Anki again"
-                )
-            else:
-                problems.append(
-                    f"{question.where}: '{_short(question.item.prompt)}' repeats "
-                    f"{first[key]} in {question.deck}; keep one of them"
-                )
+            problems.append(
+                f"{question.where}: the same Anki card as {first[key]} (two notes share "
+                "an id); export the deck from Anki again"
+            )
             continue
         first[key] = question.where
     return problems
-
-
-def _short(text: str, limit: int = 50) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Small helpers the server-settings, reminder and daily-quiz services share."""
+"""Small helpers the server-settings, reminder, daily-quiz, question-bank and import services
+share."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import permissions
 from bot.core.learners import Learner
-from bot.errors import BadInput
+from bot.errors import BadInput, PermissionDenied, StorageError
 from bot.storage import crud
 from bot.storage.models import Guild, User
 
@@ -32,6 +34,18 @@ async def member_of(session: AsyncSession, learner: Learner) -> User:
         external_id=learner.external_id,
         display_name=learner.display_name,
     )
+
+
+async def bank_actor(session: AsyncSession, learner: Learner) -> tuple[int, int]:
+    """(server id, acting member's users.id) for a change to the server's questions, creating
+    both rows when new. Raises :class:`PermissionDenied` in DMs, where there is no server."""
+    if learner.guild_id is None:
+        raise PermissionDenied(permissions.SERVER_ONLY)
+    await crud.ensure_guild(session, guild_id=learner.guild_id, name=learner.guild_name)
+    user = await member_of(session, learner)
+    if user.id is None:
+        raise StorageError("That change could not be saved. Please try again.")
+    return learner.guild_id, user.id
 
 
 async def audit(

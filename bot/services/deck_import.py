@@ -59,6 +59,7 @@ from bot.core.text_decks import parse_quizlet
 from bot.decks.anki_read import PackageLimits, read_anki_package
 from bot.errors import BadInput, PermissionDenied
 from bot.log import get_logger
+from bot.services._guilds import bank_actor
 from bot.storage import bank, crud, imports
 from bot.storage.db import Database
 from bot.storage.models import Item
@@ -210,7 +211,7 @@ class DeckImportService:
         parsed.problems.extend(repeated_keys(parsed.questions))
         now = self.clock.now()
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             plan = await self._plan(session, guild_id, parsed)
             if plan.problems:
                 await session.rollback()
@@ -252,19 +253,6 @@ class DeckImportService:
             summary.unchanged,
         )
         return ImportResult(imported_reply(summary), report=remarks_report(summary))
-
-    async def _actor(self, session: AsyncSession, member: Learner) -> tuple[int, int]:
-        """(server id, acting member's users.id), creating both rows when new."""
-        if member.guild_id is None:
-            raise PermissionDenied(SERVER_ONLY)
-        await crud.ensure_guild(session, guild_id=member.guild_id, name=member.guild_name)
-        user = await crud.get_or_create_user(
-            session,
-            platform=member.platform,
-            external_id=member.external_id,
-            display_name=member.display_name,
-        )
-        return member.guild_id, bank.saved_id(user.id)
 
     async def _plan(self, session: AsyncSession, guild_id: int, parsed: ImportParse) -> _Plan:
         """Which questions are new and which update a question the server already has.

@@ -36,6 +36,7 @@ from bot.core.question_stats import question_stats, stats_reply
 from bot.core.replies import Choice, Reply, ReplyBuilder, Tone
 from bot.errors import BadInput, ExpiredAction, NotFound, PermissionDenied
 from bot.log import get_logger
+from bot.services._guilds import bank_actor
 from bot.storage import bank, crud
 from bot.storage.db import Database
 from bot.storage.models import Item
@@ -63,18 +64,6 @@ class QuestionBankService:
 
     def _now(self) -> datetime:
         return self.clock.now()
-
-    async def _actor(self, session: AsyncSession, member: Learner) -> tuple[int, int]:
-        """(server id, acting member's users.id), creating both rows when new."""
-        guild_id = _server_id(member)
-        await crud.ensure_guild(session, guild_id=guild_id, name=member.guild_name)
-        user = await crud.get_or_create_user(
-            session,
-            platform=member.platform,
-            external_id=member.external_id,
-            display_name=member.display_name,
-        )
-        return guild_id, bank.saved_id(user.id)
 
     @staticmethod
     def _existing_keys(rows: Iterable[Item]) -> dict[tuple[str, str], int]:
@@ -105,7 +94,7 @@ class QuestionBankService:
         item = build_item(draft)
         deck = draft.deck.strip()
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             rows = await bank.active_items_in_decks(session, guild_id=guild_id, decks=[deck])
             existing = self._existing_keys(rows).get((deck, question_key(item.prompt)))
             if existing is not None:
@@ -147,7 +136,7 @@ class QuestionBankService:
         """
         now = self._now()
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             draft_id = await bank.keep_form_draft(
                 session,
                 user_id=user_id,
@@ -165,7 +154,7 @@ class QuestionBankService:
         if not number.isdecimal() or not stamp.isdecimal():
             raise ExpiredAction(DRAFT_GONE)
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             kept = await bank.get_form_draft(session, draft_id=int(number), now=self._now())
         if (
             kept is None
@@ -186,7 +175,7 @@ class QuestionBankService:
     async def edit(self, member: Learner, item_id: int, draft: QuestionDraft) -> Reply:
         """Replace a question's content from the edit form (deck and kind stay)."""
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             row = await self._own_row(session, guild_id, item_id)
             fixed = QuestionDraft(
                 deck=row.deck,
@@ -238,7 +227,7 @@ class QuestionBankService:
         if len(text) > MAX_OPTION:
             raise BadInput(f"Keep an accepted answer under {MAX_OPTION} characters.")
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             row = await self._own_row(session, guild_id, item_id)
             item = parse_item(row.payload)
             if not isinstance(item, Typed):
@@ -280,7 +269,7 @@ class QuestionBankService:
     async def remove(self, member: Learner, item_id: int) -> Reply:
         """Retire a question (members' answers to it are kept)."""
         async with self.db.session() as session:
-            guild_id, user_id = await self._actor(session, member)
+            guild_id, user_id = await bank_actor(session, member)
             row = await self._own_row(session, guild_id, item_id)
             await bank.deactivate_item(session, row=row, now=self._now())
             question = payload_prompt(row.payload)
