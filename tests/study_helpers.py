@@ -8,6 +8,7 @@ from pathlib import Path
 from bot.console.app import ConsoleCommand
 from bot.console.questions import question_commands
 from bot.core.clock import Clock
+from bot.core.replies import Reply
 from bot.core.scheduling import SchedulerConfig
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
@@ -16,6 +17,7 @@ from bot.services.study import StudyServices
 from bot.services.study_context import StudyConfig, StudyContext
 from bot.storage.answer_store import open_answer_store
 from bot.storage.db import Database
+from bot.storage.models import Item, Prompt
 
 
 def build_study(
@@ -55,3 +57,21 @@ def console_question_commands(
         clock=clock,
         export_dir=export_dir,
     )
+
+
+def choice_action(reply: Reply, key: str) -> str:
+    """The action of the reply's choice ``key`` (fails the test when there is none)."""
+    found = reply.choice_for(key)
+    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
+    return found.action
+
+
+async def shown_item(study: StudyServices, reply: Reply) -> Item:
+    """The stored item a question reply shows (read through its prompt)."""
+    prompt_id = int(reply.choices[0].action.split(":")[1])
+    async with study.context.db.session() as s:
+        prompt = await s.get(Prompt, prompt_id)
+        assert prompt is not None
+        item = await s.get(Item, prompt.item_id)
+        assert item is not None
+        return item

@@ -14,7 +14,9 @@ from bot.core.replies import Reply
 from bot.services.study import StudyServices
 from bot.storage.db import Database
 from bot.storage.mistakes import MISTAKE_WINDOW
-from bot.storage.models import Attempt, Item, Prompt, ReviewState
+from bot.storage.models import Attempt, Item, ReviewState
+from tests.study_helpers import choice_action as action
+from tests.study_helpers import shown_item
 
 SERVER = 4_200_000_001
 OTHER_SERVER = 4_200_000_002
@@ -30,23 +32,6 @@ def member(name: str, guild_id: int | None = SERVER) -> Learner:
 def ana() -> Learner:
     """A member of :data:`SERVER`."""
     return member("ana")
-
-
-def action(reply: Reply, key: str) -> str:
-    found = reply.choice_for(key)
-    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
-    return found.action
-
-
-async def shown_item(study: StudyServices, reply: Reply) -> Item:
-    """The stored item a question reply shows (read through its prompt)."""
-    prompt_id = int(reply.choices[0].action.split(":")[1])
-    async with study.context.db.session() as s:
-        prompt = await s.get(Prompt, prompt_id)
-        assert prompt is not None
-        item = await s.get(Item, prompt.item_id)
-        assert item is not None
-        return item
 
 
 async def answer(study: StudyServices, learner: Learner, reply: Reply, *, right: bool) -> Reply:

@@ -19,9 +19,10 @@ from bot.errors import BadInput, ExpiredAction, NotFound
 from bot.services.study import StudyServices
 from bot.storage import crud
 from bot.storage.db import Database
-from bot.storage.models import Item, Prompt
+from bot.storage.models import Item
 from bot.storage.tags import tag_in_use, tags_in_use
-from tests.study_helpers import build_study
+from tests.study_helpers import build_study, shown_item
+from tests.study_helpers import choice_action as action
 
 SERVER = 4_300_000_001
 
@@ -108,21 +109,9 @@ def member(name: str) -> Learner:
     return Learner(platform="discord", external_id=name, display_name=name, guild_id=SERVER)
 
 
-def action(reply: Reply, key: str) -> str:
-    found = reply.choice_for(key)
-    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
-    return found.action
-
-
 async def slug_of(study: StudyServices, reply: Reply) -> str:
     """The item id (slug) a question reply shows."""
-    prompt_id = int(reply.choices[0].action.split(":")[1])
-    async with study.context.db.session() as s:
-        prompt = await s.get(Prompt, prompt_id)
-        assert prompt is not None
-        item = await s.get(Item, prompt.item_id)
-        assert item is not None
-        return item.slug
+    return (await shown_item(study, reply)).slug
 
 
 async def answer(study: StudyServices, learner: Learner, reply: Reply, *, right: bool) -> Reply:

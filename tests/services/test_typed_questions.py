@@ -21,6 +21,7 @@ from bot.storage.db import Database
 from bot.storage.models import Attempt
 from tests.daily_helpers import ADMIN, BOB, CAROL, configure, daily_quiz_service, utc
 from tests.study_helpers import build_study
+from tests.study_helpers import choice_action as action
 
 CAPITAL = Typed(
     id="capital-of-france",
@@ -48,12 +49,6 @@ async def study(db: Database, clock: FakeClock) -> AsyncIterator[StudyServices]:
     await services.decks.sync_content(DeckLibrary(decks=[TRIVIA]))
     yield services
     await services.close()
-
-
-def action(reply: Reply, key: str) -> str:
-    found = reply.choice_for(key)
-    assert found is not None, f"no {key!r} in {[c.key for c in reply.choices]}"
-    return found.action
 
 
 async def attempts(db: Database) -> list[Attempt]:
