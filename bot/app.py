@@ -75,6 +75,7 @@ async def open_services(
     Raises :class:`~bot.errors.ContentError` or :class:`~bot.errors.StorageError` with a
     one-line message when the content folder or the database cannot be used.
     """
+    from bot.semantic.meaning import SentenceMeaning
     from bot.services.container import Services
     from bot.services.daily_quiz import DailyQuizService
     from bot.services.deck_export import DeckExportService
@@ -97,7 +98,10 @@ async def open_services(
     db = Database(settings.database_url)
     try:
         await db.connect()
-        context = StudyContext(db, clock=clock, config=study_config(settings), rng=rng)
+        meaning = SentenceMeaning(settings.grading_model)
+        context = StudyContext(
+            db, clock=clock, config=study_config(settings), rng=rng, meaning=meaning
+        )
         store = open_answer_store(db.url, connections=settings.database_answer_connections)
         study = StudyServices.build(context, store=store)
         await study.decks.sync_content(library)
@@ -132,6 +136,7 @@ async def open_services(
             answers=study.actions,
             default_timezone=tz,
         ),
+        meaning=meaning,
         lab=(
             TrainingLab(lab_config(settings, console=console))
             if settings.training_workers > 0
@@ -228,7 +233,14 @@ def run_content(settings: Settings, argv: list[str]) -> int:
     """``python -m bot content check|export`` on the configured content folder."""
     from bot.console.content_cli import main
 
-    return main(argv, content_dir=settings.content_dir)
+    return main(argv, content_dir=settings.content_dir, model=settings.grading_model)
+
+
+def run_grade(settings: Settings, argv: list[str]) -> int:
+    """``python -m bot grade ITEM_ID "answer"``: grade one explanation like the bot does."""
+    from bot.console.grade_cli import main
+
+    return main(argv, content_dir=settings.content_dir, model=settings.grading_model)
 
 
 def run_train(settings: Settings, argv: list[str]) -> int:

@@ -6,6 +6,7 @@
 ``… run``               the Discord bot
 ``… content check``     validate decks; ``content export`` prints items as JSON
 ``… train``             one TensorFlow training run (``--json`` for machines)
+``… grade``             grade an answer to an explain item (``--json``)
 =====================  ====================================================
 """
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("health", help="exit 0 if the database opens and every deck is valid")
     sub.add_parser("content", help="check or export decks", add_help=False)
     sub.add_parser("train", help="run one TensorFlow training job", add_help=False)
+    sub.add_parser("grade", help="grade an answer to an explain item", add_help=False)
     return parser
 
 
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return app.run_content(settings, args_list[1:])
     if args_list[:1] == ["train"]:
         return app.run_train(settings, args_list[1:])
+    if args_list[:1] == ["grade"]:
+        return app.run_grade(settings, args_list[1:])
     args = build_parser().parse_args(args_list)
     command = args.command
     if command is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +34,7 @@ EXAMPLES = {
     "shard_ids": "[0,1]",
     "content_dir": "content",
     "media_dir": "data/media",
+    "grading_model": "wordllama",
 }
 #: Settings whose value is never repeated back (it may hold a password).
 SECRET = {"discord_token", "database_url"}
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     #: FSRS fuzzing spreads reviews out; tests turn it off for exact intervals.
     fsrs_fuzzing: bool = True
     desired_retention: float = Field(default=0.9, gt=0.5, lt=1.0)
+    #: The sentence model that grades explanations by meaning and finds the tutor's answers
+    #: (``wordllama`` or ``minilm``; see docs/grading.md). ``off``: phrase rules and
+    #: keywords only.
+    grading_model: Literal["wordllama", "minilm", "off"] = "wordllama"
     log_level: str = "WARNING"
     #: Answer an interaction directly if the engine replies within this many seconds, else
     #: acknowledge first (Discord's deadline is 3 s) and follow up.

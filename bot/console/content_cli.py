@@ -28,9 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.console.render import BIDI_CONTROLS, safe_text
+from bot.core.content import Explain
 from bot.core.deck_files import DeckLibrary, deck_files, export_items, load_deck_files
+from bot.core.grading import close_concepts
 from bot.errors import ContentError
 from bot.log import get_logger
+from bot.semantic.meaning import SentenceMeaning
 
 log = get_logger(__name__)
 
@@ -140,10 +143,28 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _check(paths: Sequence[Path], content_dir: Path) -> int:
+def concept_warnings(library: DeckLibrary, meaning: SentenceMeaning) -> list[str]:
+    """Explain items whose concepts are too close in meaning to be told apart."""
+    warnings: list[str] = []
+    for deck, item in library.items():
+        if not isinstance(item, Explain) or len(item.concepts) < 2:
+            continue
+        for first, second, value in close_concepts(item.concepts, meaning.similarities):
+            warnings.append(
+                f"warning: {deck.deck}/{item.id}: concepts '{first}' and '{second}' mean "
+                f"almost the same (similarity {value:.2f}); an answer earns both or neither. "
+                "Merge them or give them different examples."
+            )
+    return warnings
+
+
+def _check(paths: Sequence[Path], content_dir: Path, model: str) -> int:
     library, file_count = _load(paths, content_dir)
     for problem in library.problems:
         _out(problem)
+    if any(isinstance(item, Explain) for _, item in library.items()):
+        for warning in concept_warnings(library, SentenceMeaning(model)):
+            _out(warning)
     item_count = sum(len(deck.items) for deck in library.decks)
     if library.problems:
         broken = len({problem.file for problem in library.problems})
@@ -181,10 +202,11 @@ def _export(paths: Sequence[Path], output: Path | None, content_dir: Path) -> in
     return EXIT_OK
 
 
-def main(argv: list[str], *, content_dir: Path) -> int:
+def main(argv: list[str], *, content_dir: Path, model: str = "wordllama") -> int:
     """Run ``content`` with ``argv`` (the arguments after ``content``); return the exit status.
 
-    ``content_dir`` is the configured content folder, checked when no path is given.
+    ``content_dir`` is the configured content folder, checked when no path is given;
+    ``model`` the sentence model that warns about explain concepts too close to tell apart.
     """
     parser = _parser()
     try:
@@ -193,7 +215,7 @@ def main(argv: list[str], *, content_dir: Path) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         if args.command == "check":
-            return _check(args.paths, content_dir)
+            return _check(args.paths, content_dir, model)
         if args.command == "export":
             return _export(args.paths, args.output, content_dir)
     except _UsageError as exc:

@@ -35,6 +35,13 @@ MAX_EXPLANATION_CHARS = 2000
 NOT_YOURS = "This isn't your question — start your own with /quiz or /review."
 
 AnswerAction = actions.Answer | actions.Rate | actions.SubmitExplanation
+#: Grades an explanation of an explain item (the service's grader uses the sentence model).
+ExplainGrader = Callable[[Explain, str], Coverage]
+
+
+def grade_by_phrases(content: Explain, answer: str) -> Coverage:
+    """The grader without a sentence model: phrase rules, polarity and misconceptions."""
+    return grade_explanation(answer, content.concepts, content.misconceptions or ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +158,18 @@ def answer_duration_ms(presented_at: datetime, now: datetime) -> int:
 
 
 def grade_action(
-    item: StudyItem, prompt: PromptRow, action: AnswerAction, text: str | None
+    item: StudyItem,
+    prompt: PromptRow,
+    action: AnswerAction,
+    text: str | None,
+    explain_grader: ExplainGrader = grade_by_phrases,
 ) -> Graded:
     """Grade an answer to ``item``. Raises a friendly error for a wrong kind of answer.
 
     Lettered and typed answers: right → Good, wrong → Again (a typed answer is checked
     forgivingly, see :mod:`bot.core.typed_answers`). Flashcards: the member's own rating,
-    after the reveal. Explanations: concept coverage (all → Good, half → Hard, less → Again).
+    after the reveal. Explanations: concept coverage (all → Good, half → Hard, less → Again),
+    by ``explain_grader`` (the service passes one that reads meaning with its sentence model).
     """
     content = item.content
     if isinstance(action, actions.Answer):
@@ -192,7 +204,7 @@ def grade_action(
         raise BadInput(
             f"That's a long one! Please keep it under {MAX_EXPLANATION_CHARS} characters."
         )
-    coverage = grade_explanation(answer, content.concepts)
+    coverage = explain_grader(content, answer)
     grade = grade_for_coverage(coverage.fraction)
     return Graded(
         answer=answer,
@@ -228,6 +240,7 @@ def decide_answer(
     *,
     item_of: Callable[[PromptRow], StudyItem],
     srs: SpacedRepetition,
+    explain_grader: ExplainGrader = grade_by_phrases,
 ) -> AnswerPlan:
     """The rules of an answer, on what storage read (raises friendly errors).
 
@@ -243,7 +256,7 @@ def decide_answer(
         raise NotYourQuestion(NOT_YOURS)
     item = item_of(row)
     refuse_unchecked_daily(row, request.window_checked)
-    graded = grade_action(item, row, request.action, request.text)
+    graded = grade_action(item, row, request.action, request.text, explain_grader)
     duration = answer_duration_ms(row.presented_at, request.now)
     after = srs.review(facts.card, graded.grade, request.now, duration)
     attempt = AttemptRow(

@@ -156,23 +156,65 @@ def has_words(phrase: str) -> bool:
     return not IGNORED_WORDS.issuperset(_WORD.findall(folded))
 
 
+#: Example sentences a concept may carry, and misconceptions an explain item may list.
+MAX_EXAMPLES = 5
+MAX_MISCONCEPTIONS = 10
+
+
+def _check_phrases(phrases: list[str] | None) -> list[str] | None:
+    for index, phrase in enumerate(phrases or ()):
+        if not has_words(phrase):
+            raise PydanticCustomError(
+                "phrase_without_words",
+                "phrase '{phrase}' has no words to match",
+                {"phrase": phrase, "index": index},
+            )
+    return phrases or None
+
+
 class Concept(_Model):
-    """One idea an explain answer should mention, with the phrases that express it."""
+    """One idea an explain answer should state.
+
+    An answer earns it when a sentence of the answer *means* the same as the concept's name
+    or one of its ``examples`` (a sentence model, see :mod:`bot.core.grading`), or when it
+    contains one of the optional ``phrases`` (stemmed word runs). Negated or reversed
+    statements never earn it.
+    """
 
     name: Text
-    phrases: Annotated[list[Text], Field(min_length=1)]
+    #: One to five sentences that state the idea the way a good answer would.
+    examples: Annotated[list[Text], Field(min_length=1, max_length=MAX_EXAMPLES)] | None = None
+    #: Optional exact word runs that always count (after stemming).
+    phrases: Annotated[list[Text], Field(min_length=1)] | None = None
+
+    @field_validator("phrases", mode="before")
+    @classmethod
+    def _no_phrases(cls, value: Any) -> Any:
+        return None if value == [] else value
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _no_examples(cls, value: Any) -> Any:
+        return None if value == [] else value
 
     @field_validator("phrases")
     @classmethod
-    def _phrases_have_words(cls, phrases: list[str]) -> list[str]:
-        for index, phrase in enumerate(phrases):
-            if not has_words(phrase):
-                raise PydanticCustomError(
-                    "phrase_without_words",
-                    "phrase '{phrase}' has no words to match",
-                    {"phrase": phrase, "index": index},
-                )
-        return phrases
+    def _phrases_have_words(cls, phrases: list[str] | None) -> list[str] | None:
+        return _check_phrases(phrases)
+
+    @property
+    def references(self) -> list[str]:
+        """What an answer's sentences are compared with: the examples, else the name."""
+        return list(self.examples) if self.examples else [self.name]
+
+
+class Misconception(_Model):
+    """A common wrong idea an explain answer may state, and the correction to show."""
+
+    #: The wrong idea, as a student would state it ("the optimizer measures the error").
+    wrong: Text
+    #: One or two friendly sentences that put it right.
+    correction: Text
 
 
 class _ItemFields(_Model):
@@ -339,6 +381,15 @@ class Explain(_ItemFields):
     difficulty: Difficulty = "medium"
     model_answer: Text
     concepts: Annotated[list[Concept], Field(min_length=1)]
+    #: Common wrong ideas; an answer that states one is told so and corrected.
+    misconceptions: (
+        Annotated[list[Misconception], Field(min_length=1, max_length=MAX_MISCONCEPTIONS)] | None
+    ) = None
+
+    @field_validator("misconceptions", mode="before")
+    @classmethod
+    def _no_misconceptions(cls, value: Any) -> Any:
+        return None if value == [] else value
 
     @field_validator("concepts")
     @classmethod
@@ -531,6 +582,8 @@ def _allowed_fields(rest: Sequence[str | int], raw_item: Any, in_item: bool) -> 
         return list(Deck.model_fields)
     if len(rest) >= 3 and rest[0] == "concepts":
         return list(Concept.model_fields)
+    if len(rest) >= 3 and rest[0] == "misconceptions":
+        return list(Misconception.model_fields)
     kind = raw_item.get("kind") if isinstance(raw_item, dict) else None
     model = _ITEM_MODELS.get(kind) if isinstance(kind, str) else None
     return list(model.model_fields) if model else []

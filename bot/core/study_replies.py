@@ -209,12 +209,37 @@ def answer_feedback(outcome: AnswerOutcome, now: datetime) -> ReplyBuilder:
         out.title = f"{len(coverage.covered)}/{coverage.total} concepts"
         out.text = coverage.summary()
         out.tone = Tone.SUCCESS if not coverage.missed else Tone.INFO
-        out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
+        if coverage.concepts:
+            lines = [
+                f"✅ **{r.name}**: “{short_line(r.evidence, 120)}”"
+                if r.hit and r.evidence
+                else f"▫️ {r.name}"
+                for r in coverage.concepts
+            ]
+            out.add_field("Concepts", "\n".join(lines))
+        else:
+            out.add_field("Covered", ", ".join(coverage.covered) or "none yet")
+        if coverage.misconceptions:
+            out.tone = Tone.WARNING
+            out.add_field(
+                "Careful",
+                "\n".join(
+                    f"You wrote “{short_line(m.evidence, 120)}”, but {_lower_first(m.correction)}"
+                    for m in coverage.misconceptions
+                ),
+            )
         out.add_field("A strong answer", content.model_answer)
     elif isinstance(content, Typed):
         _typed_feedback(out, content, outcome)
     out.footer = schedule_note(outcome.state, now)
     return out
+
+
+def _lower_first(text: str) -> str:
+    """``"The loss …"`` → ``"the loss …"`` (to follow "but"), leaving acronyms alone."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def _typed_feedback(out: ReplyBuilder, content: Typed, outcome: AnswerOutcome) -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.core.answering import AnswerAction, AnswerRequest, decide_answer
+import asyncio
+
+from bot.core import actions
+from bot.core.answering import (
+    MAX_EXPLANATION_CHARS,
+    AnswerAction,
+    AnswerRequest,
+    decide_answer,
+)
 from bot.core.learners import Learner
 from bot.core.replies import Reply
 from bot.core.study_replies import answer_feedback, next_choice
@@ -35,6 +43,15 @@ class AnswerService:
         ``window_checked`` (the daily quiz checks its answer window first).
         """
         ctx = self.context
+        if (
+            isinstance(action, actions.SubmitExplanation)
+            and text
+            and text.strip()
+            and len(text) <= MAX_EXPLANATION_CHARS
+        ):
+            # The sentence model runs off the event loop; the grading inside the answer
+            # store then only reads cached vectors.
+            await asyncio.to_thread(ctx.meaning.prepare, text)
         request = AnswerRequest(learner, action, text, ctx.now(), window_checked)
         if not ctx.knows_guild(learner.guild_id):
             async with ctx.db.session() as session:
@@ -42,7 +59,13 @@ class AnswerService:
                 await session.commit()
         plan = await self.store.record(
             request.lookup(),
-            lambda facts: decide_answer(request, facts, item_of=ctx.items.of_prompt, srs=ctx.srs),
+            lambda facts: decide_answer(
+                request,
+                facts,
+                item_of=ctx.items.of_prompt,
+                srs=ctx.srs,
+                explain_grader=ctx.meaning.grade,
+            ),
         )
         outcome = plan.outcome
         out = answer_feedback(outcome, request.now)

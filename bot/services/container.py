@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock
 from bot.core.deck_files import DeckLibrary
+from bot.semantic.meaning import SentenceMeaning
 from bot.services.daily_quiz import DailyQuizService
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
@@ -35,6 +36,8 @@ class Services:
     server_settings: ServerSettingsService
     reminders: ReminderService
     daily_quiz: DailyQuizService
+    #: The shared sentence model (lazily loaded): explain grading and the tutor's retrieval.
+    meaning: SentenceMeaning
     #: The TensorFlow lab, or None when ``TRAINING_WORKERS=0`` turns ``/train`` off.
     lab: TrainingLab | None
 

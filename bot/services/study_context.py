@@ -24,6 +24,7 @@ from bot.core.learners import Learner
 from bot.core.scheduling import SchedulerConfig, SpacedRepetition
 from bot.core.sessions import StudyItem
 from bot.errors import BadInput, ExpiredAction, NotFound, NotYourQuestion, StorageError
+from bot.semantic.meaning import SentenceMeaning
 from bot.storage import crud
 from bot.storage.db import Database
 from bot.storage.guild_settings import study_preferences
@@ -96,8 +97,12 @@ class StudyContext:
         clock: Clock,
         config: StudyConfig | None = None,
         rng: random.Random | None = None,
+        meaning: SentenceMeaning | None = None,
     ) -> None:
         self.db = db
+        #: The shared sentence model (loaded on first use) that grades explanations by
+        #: meaning and finds the tutor's answers.
+        self.meaning = meaning or SentenceMeaning()
         self.clock = clock
         self.config = config or StudyConfig()
         self.rng = rng or random.Random()

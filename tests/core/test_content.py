@@ -272,7 +272,7 @@ BROKEN_CASES: list[tuple[str, int, str]] = [
     ("duplicate-key.yaml", 8, "duplicate field 'front' (first on line 6)"),
     ("missing-kind.yaml", 4, "item 'card': missing 'kind'"),
     ("practice-no-steps.yaml", 11, "item 'practice': needs at least 1 step"),
-    ("concept-no-phrases.yaml", 11, "item 'explain': concept 1 needs at least 1 phrase"),
+    ("misconception-no-correction.yaml", 13, "missing 'correction' in misconception 1"),
     ("empty.yaml", 1, "the file is empty"),
 ]
 
