@@ -19,7 +19,7 @@ the real :class:`bot.services.ask.AskService` on a temporary SQLite database.
 
 ``--tune`` searches each model's thresholds (:class:`bot.core.grading.MeaningRules`) on the
 labelled answers and prints the best (it maximises the worst concept's agreement, then the
-mean); the bot's values live in :data:`bot.semantic.encoders.RULES`.
+mean); the bot's values live in :data:`bot.semantic.rules.RULES`.
 
 Usage: ``.venv/bin/python benchmarks/grading.py [--models phrases,wordllama,minilm]
 [--tune] [--no-ask]``. The last output line is JSON: ``{"graders": {name: {...}},
@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.core.content import Explain, parse_item  # noqa: E402
 from bot.core.grading import Coverage, MeaningRules, grade_explanation  # noqa: E402
-from bot.semantic.encoders import RULES  # noqa: E402
 from bot.semantic.meaning import SentenceMeaning  # noqa: E402
+from bot.semantic.rules import RULES  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "grading"
 SEED = ROOT / "content" / "tensorflow-training-basics.yaml"

@@ -93,6 +93,9 @@ class MeaningRules:
     #: A unit that moves the same thing the same way as a directed reference ("the error
     #: falls" and "the loss goes down") earns it at this similarity of their topics.
     topic: float = 0.6
+    #: A unit that moves a concept's topic the other way ("the error goes up") reverses it
+    #: at this topic similarity (high: calling an answer wrong needs to be sure).
+    reversal: float = 0.8
 
 
 _STEMMER = snowballstemmer.stemmer("english")
@@ -244,9 +247,7 @@ _UP = frozenset(
         "larger",
         "maximize",
         "maximum",
-        "big",
         "high",
-        "large",
         "raise",
         "climb",
         "more",
@@ -331,11 +332,51 @@ class Polarity:
         return shared and self.agrees_with(other)
 
 
+#: "up"/"down" after these verbs is part of the verb ("messed up", "set up", "write down").
+_PHRASAL_UP = frozenset(
+    stem(w)
+    for w in [
+        "mess",
+        "set",
+        "make",
+        "sum",
+        "end",
+        "pick",
+        "look",
+        "add",
+        "show",
+        "back",
+        "give",
+        "wrap",
+        "mix",
+        "break",
+        "come",
+    ]
+)
+_PHRASAL_DOWN = frozenset(
+    stem(w) for w in ["write", "break", "sit", "calm", "shut", "let", "narrow", "boil"]
+)
+
+
+def _direction_stems(words: Sequence[str]) -> set[str]:
+    stems: set[str] = set()
+    previous = ""
+    for word in words:
+        stemmed = stem(word)
+        phrasal = (word == "up" and previous in _PHRASAL_UP) or (
+            word == "down" and previous in _PHRASAL_DOWN
+        )
+        if not phrasal:
+            stems.add(stemmed)
+        previous = stemmed
+    return stems
+
+
 def polarity(text: str) -> Polarity:
     """The :class:`Polarity` of one unit of text (an odd number of negations negates)."""
     words = _words(text)
     negations = sum(1 for word in words if word in NEGATIONS)
-    stems = {stem(word) for word in words}
+    stems = _direction_stems(words)
     return Polarity(
         negated=negations % 2 == 1,
         direction=_axis(stems, _UP, _DOWN),
@@ -343,21 +384,120 @@ def polarity(text: str) -> Polarity:
     )
 
 
-def topic(text: str) -> str:
-    """``text`` without its direction, negation and function words: what it is about.
+#: Words that say how or why something moves, not what moves ("the aim is to bring the
+#: error down" is about the error).
+_TOPIC_STOP = frozenset(
+    stem(w)
+    for w in [
+        "go",
+        "goes",
+        "going",
+        "went",
+        "gone",
+        "make",
+        "makes",
+        "made",
+        "making",
+        "bring",
+        "brings",
+        "push",
+        "pushes",
+        "pushing",
+        "keep",
+        "keeps",
+        "keeping",
+        "try",
+        "tries",
+        "trying",
+        "aim",
+        "aims",
+        "goal",
+        "point",
+        "idea",
+        "whole",
+        "job",
+        "want",
+        "wants",
+        "should",
+        "must",
+        "possible",
+        "towards",
+        "toward",
+        "heading",
+        "end",
+        "ends",
+        "ending",
+        "up",
+        "just",
+        "really",
+        "basically",
+        "always",
+        "each",
+        "every",
+        "step",
+        "steps",
+        "time",
+        "times",
+        "bit",
+        "little",
+        "all",
+        "way",
+    ]
+)
 
-    >>> topic("The error goes down")
-    'error goes'
-    """
-    kept = [
-        word
-        for word in _words(text)
-        if word not in NEGATIONS
+
+#: Words before and after a direction word that name what moves ("bring that mistake down").
+TOPIC_WINDOW = (3, 2)
+
+
+def _topic_word(word: str) -> bool:
+    return (
+        word not in NEGATIONS
         and word not in FUNCTION_WORDS
         and word not in IGNORED_WORDS
         and stem(word) not in DIRECTION_STEMS
-    ]
-    return " ".join(kept)
+        and stem(word) not in _TOPIC_STOP
+    )
+
+
+def topic(text: str) -> str:
+    """What a directed statement moves: the content words next to its direction words.
+
+    Without direction words, every content word. Function, negation and "how" words
+    ("bring", "make", "aim") are left out.
+
+    >>> topic("Training corrects the weights to bring that mistake down")
+    'mistake'
+    """
+    words = _words(text)
+    near: set[int] = set()
+    before, after = TOPIC_WINDOW
+    for index, word in enumerate(words):
+        if stem(word) in DIRECTION_STEMS:
+            near.update(range(max(0, index - before), min(len(words), index + after + 1)))
+    chosen = [w for i, w in enumerate(words) if (not near or i in near) and _topic_word(w)]
+    return " ".join(chosen)
+
+
+def _first_content_stem(text: str) -> str | None:
+    """The stem of the first word that is not a function or filler word (the subject)."""
+    for word in _words(text):
+        if word not in FUNCTION_WORDS and word not in IGNORED_WORDS:
+            return stem(word)
+    return None
+
+
+def role_agents(concepts: Sequence[Concept], misconceptions: Sequence[Misconception]) -> set[str]:
+    """Subjects that concepts and misconceptions give different jobs (the roles to check).
+
+    "the loss measures the error" and "the loss function updates the weights" (a wrong
+    idea) both start with *loss*; "the optimizer updates the weights" and "the optimizer
+    measures the error" both with *optimizer*: a unit whose subject is one of them must
+    have the concept's own subject to earn it.
+    """
+    concept_subjects = {_first_content_stem(c.name) for c in concepts}
+    wrong_subjects = {_first_content_stem(m.wrong) for m in misconceptions}
+    return {s for s in concept_subjects & wrong_subjects if s}
 
 
 # -- units --------------------------------------------------------------------------------------
@@ -655,6 +795,50 @@ class _Grading:
         self.found: dict[int, MisconceptionFound] = {}
         self.vetoed: set[str] = set()
         self.salad_hits = 0
+        self.subjects = {_first_content_stem(c.name) for c in concepts} - {None}
+        self.agents = role_agents(concepts, misconceptions)
+        self.wrong_polarity = [polarity(m.wrong) for m in misconceptions]
+
+    def role_ok(self, unit: Unit, concept: Concept) -> bool:
+        """False when the unit gives the concept's job to another subject (swapped roles)."""
+        subject = _first_content_stem(concept.name)
+        if subject not in self.agents:
+            return True
+        for word in _words(unit.text):
+            stemmed = stem(word)
+            if stemmed in self.subjects:
+                return stemmed == subject or stemmed not in self.agents
+        return True
+
+    def wrong_role_ok(self, unit: Unit, owner: int) -> bool:
+        """A wrong idea about who does what ("the loss function updates the weights") is
+        stated only by a unit that starts with that subject (not "it … updates the loss")."""
+        subject = _first_content_stem(self.misconceptions[owner].wrong)
+        if subject not in self.agents:
+            return True
+        return _first_content_stem(unit.text) == subject
+
+    def _reverses(self, unit: Unit, pol: Polarity) -> bool:
+        """Whether the unit moves a concept's topic the other way ("the error goes up").
+
+        Only plain statements count: "it doesn't reduce the loss" denies, it does not say
+        the loss should go up.
+        """
+        if not pol.directed or pol.negated:
+            return False
+        for ref in self.concept_refs:
+            if (
+                ref.topic
+                and not pol.agrees_with(ref.polarity)
+                and self.scores.topical(unit, ref) >= self.rules.reversal
+            ):
+                return True
+        return False
+
+    def _note(self, owner: int, unit: Unit) -> None:
+        self.vetoed.add(unit.text)
+        idea = self.misconceptions[owner]
+        self.found.setdefault(owner, MisconceptionFound(idea.wrong, idea.correction, unit.text))
 
     def find_misconceptions(self) -> None:
         """Score every unit against the references; units stating a wrong idea are vetoed."""
@@ -667,20 +851,32 @@ class _Grading:
                 self.best[key] = max(self.best.get(key, 0.0), value)
                 top = max(top, value)
             for ref in self.wrong_refs:
-                value = _match(self.scores, unit, pol, ref, self.rules)
+                if not self.wrong_role_ok(unit, ref.owner):
+                    continue
+                value = (
+                    _match(self.scores, unit, pol, ref, self.rules)
+                    if not pol.negated
+                    else (self.scores.full(unit, ref) if pol.agrees_with(ref.polarity) else 0.0)
+                )
                 # Without a model a misconception is recognised by its own words.
                 said = phrase_matches(normalize_tokens(unit.text), ref.text) and (
                     pol.agrees_with(ref.polarity)
                 )
                 rules = self.rules
                 if said or (value >= rules.misconception and value >= top + rules.margin):
-                    self.vetoed.add(unit.text)
-                    idea = self.misconceptions[ref.owner]
-                    self.found.setdefault(
-                        ref.owner, MisconceptionFound(idea.wrong, idea.correction, unit.text)
-                    )
+                    self._note(ref.owner, unit)
+            if self._reverses(unit, pol):
+                # "The error goes up" reverses "the loss goes down": it states the listed
+                # wrong idea that moves the same way ("training aims for a higher loss").
+                self.vetoed.add(unit.text)
+                for owner, wrong in enumerate(self.wrong_polarity):
+                    if pol.same_direction(wrong):
+                        self._note(owner, unit)
+                        break
 
     def _phrase_in(self, unit: Unit, concept: Concept, denied: list[tuple[str, str]]) -> bool:
+        if not self.role_ok(unit, concept):
+            return False
         tokens = normalize_tokens(unit.text)
         pol = self.polarity[unit.text]
         name_polarity = polarity(concept.name)
@@ -722,6 +918,7 @@ class _Grading:
             if unit.text not in self.vetoed
             and len(_words(unit.text)) >= MIN_UNIT_WORDS
             and (not name_polarity.directed or self.polarity[unit.text].agrees_with(name_polarity))
+            and self.role_ok(unit, concept)
         ]
         if not scored:
             return None

@@ -22,15 +22,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from bot.core.grading import MeaningRules
+from bot.semantic.rules import DEFAULT_ENCODER
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 
-#: The encoder the bot uses.
-DEFAULT_ENCODER = "wordllama"
 #: Longest input, in tokens (answers are split into sentences first, so this is generous).
 MAX_TOKENS = 128
 MINILM_TOKENIZER = Path(__file__).with_name("minilm-tokenizer.json")
@@ -147,13 +145,6 @@ class MiniLmEncoder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         return _normalised(pooled.astype(np.float32))
 
-
-#: Each model's thresholds, tuned on tests/data/grading/explain_answers.yaml by
-#: ``benchmarks/grading.py --tune`` (similarities are on different scales per model).
-RULES: dict[str, MeaningRules] = {
-    "wordllama": MeaningRules(concept=0.56, misconception=0.75, margin=0.0, topic=0.5),
-    "minilm": MeaningRules(concept=0.62, misconception=0.78, margin=0.0),
-}
 
 ENCODERS: dict[str, type[WordLlamaEncoder] | type[MiniLmEncoder]] = {
     "wordllama": WordLlamaEncoder,

@@ -18,25 +18,26 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from bot.core.content import Explain
 from bot.core.grading import Coverage, MeaningRules, grade_explanation, split_units
-from bot.semantic.encoders import (
-    DEFAULT_ENCODER,
-    RULES,
-    Encoder,
-    ModelUnavailable,
-    load_encoder,
-)
+from bot.semantic.rules import DEFAULT_ENCODER, RULES
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
+
+    from bot.semantic.encoders import Encoder
 
 log = logging.getLogger(__name__)
 
 #: Vectors kept (about 1 KB each at 256 dimensions).
 DEFAULT_CACHE_SIZE = 20_000
+
+
+def _load(name: str) -> Encoder:
+    from bot.semantic.encoders import load_encoder
+
+    return load_encoder(name)
 
 
 class SentenceMeaning:
@@ -47,10 +48,10 @@ class SentenceMeaning:
         encoder: str = DEFAULT_ENCODER,
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
-        loader: Callable[[str], Encoder] = load_encoder,
+        loader: Callable[[str], Encoder] | None = None,
     ) -> None:
         self.encoder_name = encoder
-        self._loader = loader
+        self._loader = loader or _load
         self._encoder: Encoder | None = None
         #: ``off`` turns the model off: phrase rules and keywords only.
         self._failed = encoder == "off"
@@ -81,7 +82,7 @@ class SentenceMeaning:
             if self._encoder is None and not self._failed:
                 try:
                     self._encoder = self._loader(self.encoder_name)
-                except (ModelUnavailable, OSError, ValueError, RuntimeError) as error:
+                except (ImportError, OSError, ValueError, RuntimeError) as error:
                     self._failed = True
                     log.error(
                         "The sentence model could not be loaded (%s); grading uses the "
@@ -110,6 +111,8 @@ class SentenceMeaning:
             self._cache.update(fresh)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+        import numpy as np  # numpy (~16 MB) loads with the model, not with the bot
+
         if not rows:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack(rows)
