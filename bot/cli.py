@@ -76,12 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"{problem}\n")
         return 2
     setup_logging(settings.log_level)
-    if args_list[:1] == ["content"]:
-        return app.run_content(settings, args_list[1:])
-    if args_list[:1] == ["train"]:
-        return app.run_train(settings, args_list[1:])
-    if args_list[:1] == ["grade"]:
-        return app.run_grade(settings, args_list[1:])
+    # Sub-commands that parse their own arguments.
+    own_parser = {"content": app.run_content, "train": app.run_train, "grade": app.run_grade}
+    if args_list and args_list[0] in own_parser:
+        return own_parser[args_list[0]](settings, args_list[1:])
     args = build_parser().parse_args(args_list)
     command = args.command
     if command is None:

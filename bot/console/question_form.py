@@ -15,6 +15,8 @@ from bot.console.dialog import CANCEL_WORD, Dialog
 from bot.core.content import ANSWER_LETTERS, MAX_OPTIONS, MIN_OPTIONS
 from bot.core.learners import Learner
 from bot.core.question_drafts import (
+    DEFAULT_HINT,
+    MAX_CONCEPTS,
     QuestionDraft,
     build_item,
     draft_problem_reply,
@@ -40,13 +42,16 @@ PLACEHOLDERS = QuestionDraft(
     answer="A",
     explanation="Placeholder explanation.",
     practice="Hint: placeholder\nStep: placeholder\nMistake: placeholder",
+    concepts="placeholder idea: A placeholder sentence.",
 )
 #: Fields the add form asks for, in order ("practice" only for practice questions).
 ADD_FIELDS = ("deck", "kind", "difficulty", "question", "options", "answer", "explanation")
 #: The edit form keeps the deck and kind, like Discord's.
 EDIT_FIELDS = ADD_FIELDS[2:]
 PRACTICE_FIELD = "practice"
-MULTILINE_FIELDS = frozenset({"options", "practice"})
+#: An explain prompt's fields after the deck, kind and difficulty (Discord's five boxes).
+EXPLAIN_FIELDS = ("question", "explanation", "hint", "concepts", "misconceptions")
+MULTILINE_FIELDS = frozenset({"options", "practice", "concepts", "misconceptions"})
 YES_WORDS = frozenset({"yes", "y"})
 
 
@@ -62,7 +67,8 @@ FIELD_PROMPTS = {
     "deck": FieldPrompt("Deck", "Which deck? A new name starts a new deck, e.g. 'loss-functions'."),
     "kind": FieldPrompt(
         "Kind",
-        "mcq (a quiz question) or practice (a worked problem with a hint, steps and mistakes)?",
+        "mcq (a quiz question), explain (a prompt members answer in their own words) "
+        "or practice (a worked problem with a hint, steps and mistakes)?",
     ),
     "difficulty": FieldPrompt("Difficulty", "easy, medium or hard?"),
     "question": FieldPrompt("Question", "Type the question on one line."),
@@ -75,6 +81,24 @@ FIELD_PROMPTS = {
     "practice": FieldPrompt(
         "Hint, steps and mistakes",
         "One per line: 'Hint: …', then 'Step: …' lines and 'Mistake: …' lines; then an empty line.",
+    ),
+}
+#: How an explain prompt's fields are asked for (the prompt and model answer reuse the
+#: question and explanation fields).
+EXPLAIN_PROMPTS = {
+    **FIELD_PROMPTS,
+    "question": FieldPrompt("Prompt", "What should members explain? One line."),
+    "explanation": FieldPrompt("Model answer", "The full answer shown after answering; one line."),
+    "hint": FieldPrompt("Hint", f"One line, or Enter for: {DEFAULT_HINT}"),
+    "concepts": FieldPrompt(
+        "Concepts",
+        f"Up to {MAX_CONCEPTS}, one per line as 'name: example | example' (examples are "
+        "optional: a bare name is compared by meaning); then an empty line.",
+    ),
+    "misconceptions": FieldPrompt(
+        "Misconceptions",
+        "Optional, one per line as 'wrong idea => correction'; then an empty line "
+        "(an empty line right away: none).",
     ),
 }
 
@@ -145,7 +169,7 @@ class ConsoleQuestionForm(Dialog):
         """The current field's prompt, with its current value when Enter keeps it."""
         name = self.current_field
         order = self.field_names
-        prompt = FIELD_PROMPTS[name]
+        prompt = (EXPLAIN_PROMPTS if self.draft.kind == "explain" else FIELD_PROMPTS)[name]
         ask = prompt.ask
         if not self.keeping and name in ADD_DEFAULTS:
             ask += f" Enter for {ADD_DEFAULTS[name]}."
@@ -185,8 +209,14 @@ class ConsoleQuestionForm(Dialog):
     @property
     def field_names(self) -> tuple[str, ...]:
         """The fields this form asks for (practice questions have one more)."""
-        names = EDIT_FIELDS if self.item_id is not None else ADD_FIELDS
-        return (*names, PRACTICE_FIELD) if self.draft.kind == "practice" else names
+        return self._fields_for(self.draft.kind)
+
+    def _fields_for(self, kind: str) -> tuple[str, ...]:
+        """The fields asked for a question of ``kind`` (an explain prompt has its own)."""
+        names = ADD_FIELDS if self.item_id is None else EDIT_FIELDS
+        if kind == "explain":
+            return (*names[: names.index("question")], *EXPLAIN_FIELDS)
+        return (*names, PRACTICE_FIELD) if kind == "practice" else names
 
     @property
     def current_field(self) -> str:
@@ -212,13 +242,18 @@ class ConsoleQuestionForm(Dialog):
         if name == "kind":
             value = value.strip().casefold()
         candidate = replace(self.draft, **{name: value})
-        order = (*(EDIT_FIELDS if self.item_id is not None else ADD_FIELDS), PRACTICE_FIELD)
+        order = self._fields_for(candidate.kind)
+        if PRACTICE_FIELD not in order and candidate.kind != "explain":
+            order = (*order, PRACTICE_FIELD)
         typed = set(order[: order.index(name) + 1])
         if self.item_id is not None:
             typed |= {"deck", "kind"}  # fixed when editing (and valid: they are stored)
         kept = {f.name: getattr(candidate, f.name) for f in fields(QuestionDraft)}
         trial = replace(
-            PLACEHOLDERS, code=candidate.code, **{n: v for n, v in kept.items() if n in typed}
+            PLACEHOLDERS,
+            code=candidate.code,
+            phrases=candidate.phrases,
+            **{n: v for n, v in kept.items() if n in typed},
         )
         try:
             build_item(trial)

@@ -29,7 +29,7 @@ from bot.core.content import DIFFICULTIES
 from bot.core.deck_imports import EXPORT_FORMATS
 from bot.core.learners import Learner
 from bot.core.privacy import export_stamp
-from bot.core.question_drafts import BANK_KINDS, check_deck_name
+from bot.core.question_drafts import FORM_KINDS, check_deck_name
 from bot.core.question_files import MAX_IMPORT_BYTES, ExportFile, too_big_message
 from bot.core.question_list import parse_list_token
 from bot.core.replies import Choice, Reply, ReplyField, typed_choices
@@ -49,7 +49,7 @@ HISTORY_FLAG = "--history"
 #: What ``/question`` alone and ``/help`` show.
 USAGE = "\n".join(
     [
-        "/question add [deck] [mcq|practice] [easy|medium|hard] — add one, field by field",
+        "/question add [deck] [mcq|practice|explain] [easy|medium|hard] — add one, field by field",
         "/question edit <id> — change one (Enter keeps a value)",
         "/question remove <id> — retire one (answers are kept)",
         "/question list [deck] [page] — your questions, 10 a page",
@@ -96,14 +96,14 @@ def _add_words(words: Sequence[str]) -> dict[str, str]:
     given: dict[str, str] = {}
     for word in words:
         lowered = word.casefold()
-        if lowered in BANK_KINDS and "kind" not in given:
+        if lowered in FORM_KINDS and "kind" not in given:
             given["kind"] = lowered
         elif lowered in DIFFICULTIES and "difficulty" not in given:
             given["difficulty"] = lowered
         elif "deck" not in given:
             given["deck"] = check_deck_name(word)
         else:
-            raise BadInput("Use /question add [deck] [mcq|practice] [easy|medium|hard].")
+            raise BadInput("Use /question add [deck] [mcq|practice|explain] [easy|medium|hard].")
     return given
 
 

@@ -1,6 +1,7 @@
 """A server's own questions: the rules of the add/edit form and of one question.
 
-Moderators add multiple-choice and practice questions that only their server sees. Every
+Moderators add multiple-choice and practice questions and explain prompts that only their
+server sees (explain prompts: see :func:`build_explain`). Every
 question is checked by the same pydantic schema as the bundled decks
 (:func:`bot.core.content.parse_item`), so a server's question can never be one the engine
 cannot show. This module turns the form's typed fields (a :class:`QuestionDraft`) into a
@@ -19,11 +20,14 @@ from typing import Any
 from bot.core.content import (
     ANSWER_LETTERS,
     DIFFICULTIES,
+    MAX_EXAMPLES,
+    MAX_MISCONCEPTIONS,
     MAX_OPTIONS,
     MIN_OPTIONS,
     SLUG_PATTERN,
     AnyItem,
     ChoiceItem,
+    Explain,
     Practice,
     is_blank,
     parse_item,
@@ -31,14 +35,26 @@ from bot.core.content import (
 from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 
-#: Kinds a server may add (flashcards and explain prompts stay in content/ decks).
+#: Kinds a CSV row may be (flashcards and explain prompts come in YAML decks).
 BANK_KINDS = ("mcq", "practice")
+#: Kinds the add/edit form makes (Discord's modal and the console's form).
+FORM_KINDS = ("mcq", "practice", "explain")
 #: Lengths that keep a question readable in one Discord message.
 MAX_QUESTION = 1000
 MAX_OPTION = 200
 MAX_EXPLANATION = 1500
 #: Placeholder id while a question is checked; stored ones get ``q-<row id>``.
 DRAFT_ID = "q-new"
+#: Explain prompts: the most concepts the form takes, and lengths of their parts.
+MAX_CONCEPTS = 8
+MAX_CONCEPT_NAME = 120
+MAX_SENTENCE = 300
+MAX_HINT = 300
+#: The hint an explain prompt gets when the moderator leaves the box empty.
+DEFAULT_HINT = "Think about the main ideas, and say each one in a sentence of your own."
+#: How the concept and misconception boxes are written (shown in errors and placeholders).
+CONCEPT_FORMAT = "`name: example | example`"
+MISCONCEPTION_FORMAT = "`wrong idea => correction`"
 
 _LETTER_MARK = re.compile(r"^\s*([A-Fa-f])\s*[).:]\s+(.*)$")
 _PRACTICE_LINE = re.compile(r"^\s*(hint|steps?|mistakes?)\s*:\s*(.*)$", re.IGNORECASE)
@@ -182,9 +198,28 @@ class QuestionDraft:
     practice: str = ""
     #: Kept from the stored item on edit (the form has no room for it).
     code: str = ""
+    #: Explain only (``question`` is the prompt, ``explanation`` the model answer): the
+    #: hint, "name: example | example" lines and "wrong idea => correction" lines.
+    hint: str = ""
+    concepts: str = ""
+    misconceptions: str = ""
+    #: Explain, kept from the stored item on edit: "name: phrase | phrase" lines.
+    phrases: str = ""
 
     def echo(self) -> str:
         """Everything typed, as plain text the moderator can copy."""
+        if self.kind == "explain":
+            return "\n".join(
+                [
+                    f"Prompt: {self.question.strip()}",
+                    f"Model answer: {self.explanation.strip()}",
+                    f"Hint: {self.hint.strip()}",
+                    "Concepts:",
+                    self.concepts.strip(),
+                    "Misconceptions:",
+                    self.misconceptions.strip(),
+                ]
+            )
         parts = [
             f"Question: {self.question.strip()}",
             "Options:",
@@ -236,10 +271,164 @@ def practice_lines(item: Practice) -> str:
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- explain prompts
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """``(1-based line number, stripped line)`` for every non-blank line of a box."""
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def _parts(text: str) -> list[str]:
+    """The ``|``-separated parts of ``text``, stripped, blank ones dropped."""
+    return [part.strip() for part in text.split("|") if not is_blank(part.strip())]
+
+
+def _check_sentence(where: str, what: str, text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise BadInput(f"{where}: the {what} is too long ({len(text)} characters, at most {limit})")
+
+
+def parse_concept_lines(text: str) -> list[dict[str, Any]]:
+    """Concepts typed one per line as ``name: example | example`` (examples optional).
+
+    A bare name is allowed: answers are then compared with the name itself. Raises
+    :class:`BadInput` naming the line (numbered as typed in the box).
+    """
+    lines = _lines(text)
+    if not lines:
+        raise BadInput(
+            f"list at least one concept, one per line: {CONCEPT_FORMAT} (examples are optional)"
+        )
+    if len(lines) > MAX_CONCEPTS:
+        raise BadInput(
+            f"you listed {len(lines)} concepts; keep the {MAX_CONCEPTS} most important "
+            "(one per line)"
+        )
+    concepts: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for number, line in lines:
+        where = f"concept line {number}"
+        name, _colon, rest = line.partition(":")
+        name = name.strip()
+        if is_blank(name):
+            raise BadInput(f"{where}: write it as {CONCEPT_FORMAT} — the name comes first")
+        examples = _parts(rest)
+        if "|" in name or (rest.strip() and not examples):
+            raise BadInput(f"{where}: write it as {CONCEPT_FORMAT}")
+        if len(examples) > MAX_EXAMPLES:
+            raise BadInput(f"{where} has {len(examples)} examples; keep at most {MAX_EXAMPLES}")
+        _check_sentence(where, "name", name, MAX_CONCEPT_NAME)
+        for example in examples:
+            _check_sentence(where, "example", example, MAX_SENTENCE)
+        key = question_key(name)
+        if key in seen:
+            raise BadInput(f"{where} repeats the concept '{short(name, 40)}' of line {seen[key]}")
+        seen[key] = number
+        concept: dict[str, Any] = {"name": name}
+        if examples:
+            concept["examples"] = examples
+        concepts.append(concept)
+    return concepts
+
+
+def parse_misconception_lines(text: str) -> list[dict[str, str]]:
+    """Misconceptions typed one per line as ``wrong idea => correction`` (the box may be empty).
+
+    Raises :class:`BadInput` naming the line (numbered as typed in the box).
+    """
+    lines = _lines(text)
+    if len(lines) > MAX_MISCONCEPTIONS:
+        raise BadInput(f"you listed {len(lines)} misconceptions; keep at most {MAX_MISCONCEPTIONS}")
+    found: list[dict[str, str]] = []
+    for number, line in lines:
+        where = f"misconception line {number}"
+        wrong, arrow, correction = (part.strip() for part in line.partition("=>"))
+        if not arrow or is_blank(wrong) or is_blank(correction):
+            raise BadInput(f"{where}: write it as {MISCONCEPTION_FORMAT}")
+        _check_sentence(where, "wrong idea", wrong, MAX_SENTENCE)
+        _check_sentence(where, "correction", correction, MAX_SENTENCE)
+        found.append({"wrong": wrong, "correction": correction})
+    return found
+
+
+def _with_phrases(concepts: list[dict[str, Any]], phrases: str) -> list[dict[str, Any]]:
+    """Give back the stored ``phrases`` of concepts whose name was kept (edit form)."""
+    kept: dict[str, list[str]] = {}
+    for _number, line in _lines(phrases):
+        name, _colon, rest = line.partition(":")
+        if _parts(rest):
+            kept[question_key(name)] = _parts(rest)
+    for concept in concepts:
+        words = kept.get(question_key(concept["name"]))
+        if words:
+            concept["phrases"] = words
+    return concepts
+
+
+def concept_lines(item: Explain) -> str:
+    """The concepts box of an explain item (to pre-fill the edit form)."""
+    return "\n".join(
+        f"{c.name}: {' | '.join(c.examples)}" if c.examples else c.name for c in item.concepts
+    )
+
+
+def misconception_lines(item: Explain) -> str:
+    """The misconceptions box of an explain item (to pre-fill the edit form)."""
+    return "\n".join(f"{m.wrong} => {m.correction}" for m in item.misconceptions or ())
+
+
+def phrase_lines(item: Explain) -> str:
+    """The concepts' phrases, kept out of the form and given back on save."""
+    return "\n".join(f"{c.name}: {' | '.join(c.phrases)}" for c in item.concepts if c.phrases)
+
+
+def build_explain(draft: QuestionDraft, difficulty: str) -> Explain:
+    """An explain prompt from the form: prompt, model answer, hint, concept and misconception
+    lines. Raises :class:`BadInput` (one line, naming the box and line)."""
+    prompt = draft.question.strip()
+    model_answer = draft.explanation.strip()
+    hint = draft.hint.strip()
+    if is_blank(prompt):
+        raise BadInput("type the prompt: what members should explain in their own words")
+    if is_blank(model_answer):
+        raise BadInput("type a model answer: the full answer members see after answering")
+    if len(prompt) > MAX_QUESTION:
+        raise BadInput(f"the prompt is too long ({len(prompt)} of {MAX_QUESTION} max)")
+    if len(model_answer) > MAX_EXPLANATION:
+        raise BadInput(
+            f"the model answer is too long ({len(model_answer)} of {MAX_EXPLANATION} max)"
+        )
+    if len(hint) > MAX_HINT:
+        raise BadInput(f"the hint is too long ({len(hint)} of {MAX_HINT} max)")
+    raw: dict[str, Any] = {
+        "id": DRAFT_ID,
+        "kind": "explain",
+        "prompt": prompt,
+        "model_answer": model_answer,
+        "hint": hint if not is_blank(hint) else DEFAULT_HINT,
+        "difficulty": difficulty,
+        "concepts": _with_phrases(parse_concept_lines(draft.concepts), draft.phrases),
+        "misconceptions": parse_misconception_lines(draft.misconceptions),
+    }
+    try:
+        item = parse_item(raw)
+    except BadInput as error:
+        raise BadInput(_schema_message(error.message)) from None
+    if not isinstance(item, Explain):  # pragma: no cover - the kind is fixed above
+        raise BadInput("that isn't an explain prompt")
+    return item
+
+
 def build_item(draft: QuestionDraft) -> AnyItem:
     """Turn a form's fields into a validated item; raises :class:`BadInput` (one line)."""
     check_deck_name(draft.deck)
     difficulty = check_difficulty(draft.difficulty)
+    kind = draft.kind.strip()
+    if kind and kind not in FORM_KINDS:
+        raise BadInput(f"kind must be mcq, practice or explain, got '{short(kind, 20)}'")
+    if kind == "explain":
+        return build_explain(draft, difficulty)
     options = split_option_lines(draft.options)
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         raise BadInput(
@@ -280,10 +469,25 @@ def draft_from_fields(fields: Mapping[str, Any]) -> QuestionDraft:
 
 def draft_from_item(deck: str, item: AnyItem) -> QuestionDraft:
     """The form fields that reproduce ``item`` (to pre-fill the edit form)."""
+    if isinstance(item, Explain):
+        return QuestionDraft(
+            deck=deck,
+            kind=item.kind,
+            difficulty=item.difficulty,
+            question=item.prompt,
+            options="",
+            answer="",
+            explanation=item.model_answer,
+            hint=item.hint,
+            concepts=concept_lines(item),
+            misconceptions=misconception_lines(item),
+            phrases=phrase_lines(item),
+        )
     if not isinstance(item, ChoiceItem):
         what = "typed question" if item.kind == "typed" else item.kind
         raise BadInput(
-            f"This is a {what}; the form edits multiple-choice and practice questions. "
+            f"This is a {what}; the form edits multiple-choice and practice questions and "
+            "explain prompts. "
             "Export its deck, edit the file and import it again (members keep their progress)"
             + (", or add accepted answers with /question accept." if item.kind == "typed" else ".")
         )

@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot.core.deck_imports import MAX_PACKAGE_BYTES, REPORT_FILENAME, package_too_big
 from bot.core.question_drafts import (
     MAX_EXPLANATION,
+    MAX_HINT,
     MAX_QUESTION,
     QuestionDraft,
     check_deck_name,
@@ -40,13 +41,18 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 Difficulty = Literal["easy", "medium", "hard"]
-Kind = Literal["mcq", "practice"]
+Kind = Literal["mcq", "practice", "explain"]
 #: How long discord.py keeps an unsent form object (submissions are handled from the
 #: custom_id, so a form submitted later, even after a restart, still works).
 FORM_TIMEOUT_S = 30 * 60
 ExportFormat = Literal["yaml", "csv", "apkg", "quizlet", "red"]
 #: The longest text a Discord form's box takes.
 MAX_PASTE = 4000
+#: The explain form's concepts and misconceptions boxes (limits in core keep them shorter).
+MAX_BOX = 3000
+CONCEPTS_PLACEHOLDER = (
+    "weights change: Training adjusts the weights. | Each step nudges the weights.\nloss goes down"
+)
 PASTE_FIELD = "cards"
 PASTE_PLACEHOLDER = (
     "One card per line: term, a tab, its definition\nosmosis\twater crossing a membrane"
@@ -71,7 +77,10 @@ class _RoutedModal(discord.ui.Modal):
 
 
 class QuestionModal(_RoutedModal):
-    """The Discord add/edit form: question, options, correct option, explanation (+ practice)."""
+    """The Discord add/edit form: question, options, correct option, explanation (+ practice).
+
+    An explain prompt gets its own five boxes instead (:meth:`add_explain_fields`).
+    """
 
     def __init__(self, cog: Questions, draft: QuestionDraft, item_id: int | None) -> None:
         title = f"Edit question #{item_id}" if item_id else f"New {draft.kind} · {draft.deck}"
@@ -81,6 +90,62 @@ class QuestionModal(_RoutedModal):
         self.cog = cog
         self.draft = draft
         self.item_id = item_id
+        if draft.kind == "explain":
+            self.add_explain_fields(draft)
+        else:
+            self.add_choice_fields(draft)
+
+    def add_explain_fields(self, draft: QuestionDraft) -> None:
+        """Prompt, model answer, hint, concepts and misconceptions (Discord's five boxes)."""
+        paragraph = discord.TextStyle.paragraph
+        boxes: list[discord.ui.TextInput[QuestionModal]] = [
+            discord.ui.TextInput(
+                label="Prompt (what members explain)",
+                style=paragraph,
+                custom_id="question",
+                placeholder="Explain why training changes a model's weights.",
+                default=draft.question or None,
+                max_length=MAX_QUESTION,
+            ),
+            discord.ui.TextInput(
+                label="Model answer (shown after answering)",
+                style=paragraph,
+                custom_id="explanation",
+                default=draft.explanation or None,
+                max_length=MAX_EXPLANATION,
+            ),
+            discord.ui.TextInput(
+                label="Hint (optional)",
+                custom_id="hint",
+                placeholder="Think of the weights as settings.",
+                default=draft.hint or None,
+                required=False,
+                max_length=MAX_HINT,
+            ),
+            discord.ui.TextInput(
+                label="Concepts, one a line: name: example | …",
+                style=paragraph,
+                custom_id="concepts",
+                placeholder=CONCEPTS_PLACEHOLDER,
+                default=draft.concepts or None,
+                max_length=MAX_BOX,
+            ),
+            discord.ui.TextInput(
+                label="Misconceptions (optional): wrong => fix",
+                style=paragraph,
+                custom_id="misconceptions",
+                placeholder="training changes the data => Training changes the weights, "
+                "not the data.",
+                default=draft.misconceptions or None,
+                required=False,
+                max_length=MAX_BOX,
+            ),
+        ]
+        for box in boxes:
+            self.add_item(box)
+
+    def add_choice_fields(self, draft: QuestionDraft) -> None:
+        """Question, options, correct option and explanation (+ a practice box)."""
         paragraph = discord.TextStyle.paragraph
         self.question: discord.ui.TextInput[QuestionModal] = discord.ui.TextInput(
             label="Question",
@@ -232,6 +297,9 @@ class Questions(commands.Cog):
             answer=values.get("answer", ""),
             explanation=values.get("explanation", ""),
             practice=values.get("practice", ""),
+            hint=values.get("hint", ""),
+            concepts=values.get("concepts", ""),
+            misconceptions=values.get("misconceptions", ""),
         )
         await self.save_draft(interaction, draft, item_id)
 
@@ -301,7 +369,8 @@ class Questions(commands.Cog):
     @app_commands.describe(
         deck="Deck to add to (a new name starts a new deck on this server)",
         difficulty="easy, medium or hard",
-        kind="mcq (a quiz question) or practice (with a hint, steps and mistakes)",
+        kind="mcq (a quiz question), practice (hint, steps, mistakes) or explain "
+        "(answered in own words)",
     )
     async def add(
         self,

@@ -1,17 +1,18 @@
 """A server's own question bank: the service behind ``/question`` (Discord and console).
 
-Moderators add, edit and remove multiple-choice and practice questions that only their
-server sees, add accepted answers to typed questions, list them, and see how members
-answer them (importing is :mod:`bot.services.deck_import`, exporting
-:mod:`bot.services.deck_export`). The rules live
-in core (:mod:`bot.core.question_drafts`, :mod:`bot.core.question_files`,
-:mod:`bot.core.question_stats`, :mod:`bot.core.question_list`); this service stores the
-results through :mod:`bot.storage.bank` and answers with neutral replies.
+Moderators add, edit and remove multiple-choice and practice questions and explain
+prompts that only their server sees, add accepted answers to typed questions, list them,
+and see how members answer them (importing is :mod:`bot.services.deck_import`, exporting
+:mod:`bot.services.deck_export`). The rules live in core (:mod:`bot.core.question_drafts`,
+:mod:`bot.core.question_files`, :mod:`bot.core.question_stats`,
+:mod:`bot.core.question_list`); this service stores the results through
+:mod:`bot.storage.bank` and answers with neutral replies.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,6 +49,11 @@ def _server_id(member: Learner) -> int:
     if member.guild_id is None:
         raise PermissionDenied(SERVER_ONLY)
     return member.guild_id
+
+
+def _served_by(kind: str) -> str:
+    """The commands that serve a newly added question of ``kind``."""
+    return "/explain" if kind == "explain" else "/quiz, /practice and /test"
 
 
 class QuestionBankService:
@@ -121,7 +127,7 @@ class QuestionBankService:
         log.info("guild %s: question #%s added to %s", guild_id, item_id, deck)
         return Reply(
             title=f"Added #{item_id} to {deck}",
-            text=f"{short(item.prompt, 200)}\n\nIt shows up in /quiz, /practice and /test "
+            text=f"{short(item.prompt, 200)}\n\nIt shows up in {_served_by(item.kind)} "
             "on this server right away.",
             tone=Tone.SUCCESS,
             footer=f"Change it with /question edit id:{item_id}.",
@@ -177,17 +183,7 @@ class QuestionBankService:
         async with self.db.session() as session:
             guild_id, user_id = await bank_actor(session, member)
             row = await self._own_row(session, guild_id, item_id)
-            fixed = QuestionDraft(
-                deck=row.deck,
-                kind=row.kind,
-                difficulty=draft.difficulty,
-                question=draft.question,
-                options=draft.options,
-                answer=draft.answer,
-                explanation=draft.explanation,
-                practice=draft.practice,
-                code=draft.code,
-            )
+            fixed = replace(draft, deck=row.deck, kind=row.kind)
             item = build_item(fixed)
             rows = await bank.active_items_in_decks(session, guild_id=guild_id, decks=[row.deck])
             others = self._existing_keys(r for r in rows if r.id != row.id)

@@ -112,7 +112,8 @@ async def test_deck_kind_and_difficulty_may_be_given_on_the_command_line(
     out = await feed(app, f"/question add hard {DECK}")
     assert "[1/7]" not in out and "[2/7] Kind" in out  # the deck is known
     out = await feed(app, "flashcard")
-    assert "! Kind must be mcq or practice, got 'flashcard'." in out and "[2/7] Kind" in out
+    assert "! Kind must be mcq, practice or explain, got 'flashcard'." in out
+    assert "[2/7] Kind" in out
     out = await feed(app, "")  # Enter: mcq
     assert "[3/7]" not in out and "[4/7] Question" in out  # the difficulty is known
     added_id(await feed(app, "What is 2 + 2?", "3", "4", "", "B", "Two and two make four."))
