@@ -76,6 +76,7 @@ async def open_services(
     one-line message when the content folder or the database cannot be used.
     """
     from bot.semantic.meaning import SentenceMeaning
+    from bot.services.ask import AskService
     from bot.services.container import Services
     from bot.services.daily_quiz import DailyQuizService
     from bot.services.deck_export import DeckExportService
@@ -136,6 +137,7 @@ async def open_services(
             answers=study.actions,
             default_timezone=tz,
         ),
+        ask=AskService(context, meaning=meaning),
         meaning=meaning,
         lab=(
             TrainingLab(lab_config(settings, console=console))

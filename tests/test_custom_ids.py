@@ -34,11 +34,14 @@ ACTION_SAMPLES: list[actions.Action] = [
     actions.SubmitExplanation(1),
     actions.Next("review"),
 ]
+#: One sample of each action that presents a given item (the tutor's chat buttons).
+ITEM_ACTION_SAMPLES: list[actions.ItemAction] = [actions.QuizItem(7), actions.WorkedProblem(7)]
 
 #: Prefixes already on posted messages: renaming one breaks the buttons of old messages.
 PUBLISHED = {
     *("t", "tm"),  # the custom_id wrappers of buttons and of the explanation form
     *("rv", "rt", "an", "hi", "ex", "nx"),  # study actions
+    *("qz", "wp"),  # the tutor's "Quiz me on this" and "Show a worked problem"
     *("lb", "fm", "dq", "dc", "ql", "qr", "qf"),  # the cogs' own buttons and forms
 }
 
@@ -117,6 +120,9 @@ def test_action_samples_cover_every_action_type() -> None:
     assert {type(sample) for sample in ACTION_SAMPLES} == set(get_args(actions.Action))
     for sample in ACTION_SAMPLES:
         assert actions.parse_action(sample.token()) == sample
+    assert {type(sample) for sample in ITEM_ACTION_SAMPLES} == set(get_args(actions.ItemAction))
+    for item_sample in ITEM_ACTION_SAMPLES:
+        assert actions.parse_action(item_sample.token()) == item_sample
 
 
 def test_registered_prefixes_are_literals_or_prefix_constants() -> None:

@@ -11,12 +11,19 @@ from bot.console.app import ConsoleApp, ConsoleCommand, console_learner
 from bot.console.leaderboard import leaderboard_commands
 from bot.console.privacy import privacy_commands
 from bot.core.learners import Learner
-from bot.core.replies import Reply, Tone
+from bot.core.replies import Reply, ReplyField, Tone
+from bot.services.ask import AskService
 from bot.services.container import Services
 from bot.training.jobs import parse_train_options
 from bot.training.lab import TrainingLab, parse_option_words
 
 LAB_OFF = "The TensorFlow lab is turned off here (TRAINING_WORKERS=0)."
+ASK_HELP_FIELD = ReplyField(
+    "Ask the tutor (console)",
+    "/ask <question> — an answer from your decks, e.g. /ask why do we need an optimizer?\n"
+    "Then type quiz (ask me that question) or worked (a worked problem on it); "
+    "/ask again for a follow-up, like /ask and why does the loss go down?",
+)
 
 
 def train_command(lab: TrainingLab | None, write: Callable[[str], None]) -> ConsoleCommand:
@@ -34,6 +41,17 @@ def train_command(lab: TrainingLab | None, write: Callable[[str], None]) -> Cons
         return await lab.train(learner.external_id, request)
 
     return train
+
+
+def ask_command(ask: AskService) -> ConsoleCommand:
+    """``/ask <question>``: the tutor answers from the decks; one conversation per profile."""
+
+    async def run(learner: Learner, words: list[str]) -> Reply:
+        return await ask.ask(
+            learner, " ".join(words), conversation=f"console:{learner.external_id}"
+        )
+
+    return run
 
 
 def console_app(
@@ -60,8 +78,9 @@ def console_app(
                 export_dir=export_dir,
             ),
         },
-        help_fields=[questions.HELP_FIELD],
+        help_fields=[ASK_HELP_FIELD, questions.HELP_FIELD],
     )
+    app.commands["/ask"] = ask_command(services.ask)
     app.commands["/train"] = train_command(services.lab, app.write)
     for problem in services.library.problems:
         app.write(f"! {problem} (this deck was skipped)\n")

@@ -13,6 +13,8 @@ prefix) carrying all the state needed, so buttons keep working after a restart.
 ``nx:mistakes``         next question to retry (answered wrong lately)
 ``nx:test:<session>``   next question of a test
 ``nx:<mode>:<deck>:<difficulty>``  another quiz/practice/explain question ("-" = any)
+``qz:<item>``           "Quiz me on this": ask that item (a chat answer's button)
+``wp:<item>``           "Show a worked problem": ask that practice item
 =====================  =========================================
 
 A run limited to one tag (``/review tag:…``, ``/quiz tag:…``) is a study session that holds
@@ -22,6 +24,7 @@ the tag; its id follows: ``nx:review:<session>``, ``nx:mistakes:<session>``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.letters import MISTAKES_MODE
@@ -112,6 +115,48 @@ class Next:
 
 Action = Reveal | Rate | Answer | Hint | SubmitExplanation | Next
 
+#: The heads of the tokens that ask one chosen item (the buttons under the tutor's answers
+#: in plain chat, :mod:`bot.services.ask`).
+QUIZ_ITEM_PREFIX = "qz"
+WORKED_PROBLEM_PREFIX = "wp"
+#: How "Quiz me on this" asks each kind of item: in the mode that normally shows it, so the
+#: answer is graded and scheduled as usual (a flashcard as a review card).
+KIND_MODES: dict[str, str] = {
+    "flashcard": "review",
+    "mcq": "quiz",
+    "typed": "quiz",
+    "practice": "practice",
+    "explain": "explain",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuizItem:
+    """Ask one item as a question ("Quiz me on this" under a chat answer)."""
+
+    item_id: int
+
+    def token(self) -> str:
+        """Encode as a token."""
+        return f"{QUIZ_ITEM_PREFIX}:{self.item_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkedProblem:
+    """Ask one practice item: a worked problem with a hint and steps."""
+
+    item_id: int
+
+    def token(self) -> str:
+        """Encode as a token."""
+        return f"{WORKED_PROBLEM_PREFIX}:{self.item_id}"
+
+
+#: Actions that ask one chosen item.
+ItemAction = QuizItem | WorkedProblem
+#: Everything :func:`parse_action` returns.
+AnyAction = Action | ItemAction
+
 #: Modes whose next question comes from the member's own queue (no deck or level).
 QUEUE_MODES = frozenset({"review", MISTAKES_MODE})
 NEXT_MODES = frozenset({*QUEUE_MODES, "test", "quiz", "practice", "explain"})
@@ -124,12 +169,23 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def parse_action(token: str) -> Action:
+#: Tokens that carry one id: their head and what they decode to.
+_ONE_ID: dict[str, Callable[[int], AnyAction]] = {
+    "rv": Reveal,
+    "hi": Hint,
+    "ex": SubmitExplanation,
+    QUIZ_ITEM_PREFIX: QuizItem,
+    WORKED_PROBLEM_PREFIX: WorkedProblem,
+}
+
+
+def parse_action(token: str) -> AnyAction:
     """Decode a token; anything malformed raises :class:`ExpiredAction`."""
     parts = token.strip().split(":")
     head, args = parts[0], parts[1:]
-    if head == "rv" and len(args) == 1:
-        return Reveal(_int(args[0]))
+    single = _ONE_ID.get(head)
+    if single is not None and len(args) == 1:
+        return single(_int(args[0]))
     if head == "rt" and len(args) == 2:
         grade = _int(args[1])
         if not 1 <= grade <= 4:
@@ -137,10 +193,6 @@ def parse_action(token: str) -> Action:
         return Rate(_int(args[0]), grade)
     if head == "an" and len(args) == 2:
         return Answer(_int(args[0]), _int(args[1]))
-    if head == "hi" and len(args) == 1:
-        return Hint(_int(args[0]))
-    if head == "ex" and len(args) == 1:
-        return SubmitExplanation(_int(args[0]))
     if head == "nx" and args and args[0] in NEXT_MODES:
         mode = args[0]
         if mode in QUEUE_MODES and len(args) in (1, 2):

@@ -334,6 +334,7 @@ def help_reply() -> Reply:
                 "/explain [deck] — explain a concept in your own words",
                 "/test [deck] — 10 questions across easy, medium and hard",
                 "/train — run a real TensorFlow training step",
+                "Ask me anything about your decks: mention me or DM me (console: /ask)",
             ]
         ),
     )
@@ -351,7 +352,8 @@ def help_reply() -> Reply:
     )
     out.add_field(
         "Moderators and admins (Discord)",
-        "/question add|import|edit|remove|list|export|stats — the server's own questions\n"
+        "/question add|import|edit|remove|list|export|stats — the server's own questions "
+        "(add kind:explain for an explain-it-yourself prompt)\n"
         "/settings daily-quiz|timezone|new-per-day|show|moderator-role — server settings\n"
         "/dailyquiz now|skip — post or skip today's quiz",
     )

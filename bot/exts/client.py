@@ -105,7 +105,9 @@ def is_private_message(interaction: discord.Interaction[Any]) -> bool:
 
 
 class TutorBot(commands.AutoShardedBot):
-    """The study tutor on Discord. Needs only the ``guilds`` intent (no message content).
+    """The study tutor on Discord. Needs no privileged intent: ``guilds``, and
+    ``guild_messages`` / ``dm_messages`` for questions that mention it or come by DM (whose
+    text Discord sends without the Message Content intent; see ``tutor_chat``).
 
     Runs the shards in ``SHARD_IDS`` of ``SHARD_COUNT`` (default: one shard), so several
     processes can share the servers of one bot over a shared PostgreSQL database.
@@ -121,9 +123,16 @@ class TutorBot(commands.AutoShardedBot):
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
+        # Members' messages (mentions and DMs carry their text); never message_content,
+        # members or presences, which are privileged.
+        intents.guild_messages = True
+        intents.dm_messages = True
         # The tutor has no voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
+        # Nothing reads discord.py's message cache; with the message intents it would fill
+        # up with every server message the bot sees (their text empty), so keep none.
+        options.setdefault("max_messages", None)
         options.setdefault("shard_count", settings.shard_count or 1)
         if settings.shard_ids is not None:
             options.setdefault("shard_ids", list(settings.shard_ids))
@@ -242,6 +251,9 @@ class TutorBot(commands.AutoShardedBot):
     async def on_ready(self) -> None:
         """Log who we are once connected."""
         log.info("connected as %s to %d servers", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """Nothing: the tutor has no prefix commands (chat is the ``tutor_chat`` cog's)."""
 
     # -- replying -------------------------------------------------------------------------
 

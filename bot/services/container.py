@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.core.clock import Clock
 from bot.core.deck_files import DeckLibrary
 from bot.semantic.meaning import SentenceMeaning
+from bot.services.ask import AskService
 from bot.services.daily_quiz import DailyQuizService
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
@@ -36,6 +37,8 @@ class Services:
     server_settings: ServerSettingsService
     reminders: ReminderService
     daily_quiz: DailyQuizService
+    #: The tutor answering questions in plain chat from the server's own material.
+    ask: AskService
     #: The shared sentence model (lazily loaded): explain grading and the tutor's retrieval.
     meaning: SentenceMeaning
     #: The TensorFlow lab, or None when ``TRAINING_WORKERS=0`` turns ``/train`` off.

@@ -12,6 +12,7 @@ from .models import (
     ModalRecord,
     RequestRecord,
     RouteFault,
+    UserMessage,
 )
 from .patching import apply_discord_py_urls, point_discord_py_at
 from .server import UNSET, FakeDiscord, json_response
@@ -30,6 +31,7 @@ __all__ = [
     "ModalRecord",
     "RequestRecord",
     "RouteFault",
+    "UserMessage",
     "apply_discord_py_urls",
     "json_response",
     "point_discord_py_at",

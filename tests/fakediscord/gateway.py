@@ -44,6 +44,29 @@ OP_HEARTBEAT_ACK = 11
 
 REPLAY_BUFFER = 2000
 
+GUILD_MESSAGES = 1 << 9
+DIRECT_MESSAGES = 1 << 12
+MESSAGE_CONTENT = 1 << 15
+"""Gateway intents that decide who gets MESSAGE_CREATE, and with what."""
+
+
+def message_as_seen(data: dict[str, Any], *, intents: int, bot_user_id: int) -> dict[str, Any]:
+    """A MESSAGE_CREATE payload as a bot with ``intents`` receives it.
+
+    Without MESSAGE_CONTENT, Discord empties ``content``, ``embeds``, ``attachments`` and
+    ``components`` (and drops ``poll``) except in the bot's own messages, DMs to the bot and
+    messages that mention it (https://support-dev.discord.com/hc/en-us/articles/4404772028055).
+    """
+    if intents & MESSAGE_CONTENT or "guild_id" not in data:
+        return data
+    if int(data["author"]["id"]) == bot_user_id:
+        return data
+    if any(int(user["id"]) == bot_user_id for user in data.get("mentions", [])):
+        return data
+    seen = {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+    seen.pop("poll", None)
+    return seen
+
 
 class GatewayConnection:
     """One websocket connection from a client."""
@@ -135,6 +158,41 @@ class Gateway:
             if event == "INTERACTION_CREATE":
                 self.server._mark_delivered(int(data["id"]))
         return sess.seq
+
+    def sessions_for(self, guild_id: int | None) -> list[GatewaySession]:
+        """The open sessions that get ``guild_id``'s events (DMs: shard 0's), newest per shard."""
+        newest: dict[tuple[int, int] | None, GatewaySession] = {}
+        for session in self.sessions.values():
+            if session.closed:
+                continue
+            if session.shard is None:
+                newest[None] = session
+                continue
+            shard_id, count = int(session.shard[0]), int(session.shard[1])
+            wanted = (guild_id >> 22) % count if guild_id is not None else 0
+            if shard_id == wanted:
+                newest[(shard_id, count)] = session
+        return list(newest.values())
+
+    async def dispatch_message(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """MESSAGE_CREATE ``data`` to each session whose intents let it see the message.
+
+        A guild message needs GUILD_MESSAGES, a DM DIRECT_MESSAGES; without MESSAGE_CONTENT
+        the content is emptied as Discord does (:func:`message_as_seen`). Returns the
+        payloads sent, one per session.
+        """
+        guild_id = int(data["guild_id"]) if "guild_id" in data else None
+        needed = GUILD_MESSAGES if guild_id is not None else DIRECT_MESSAGES
+        sent = []
+        for session in self.sessions_for(guild_id):
+            if not session.intents & needed:
+                continue
+            seen = message_as_seen(
+                data, intents=session.intents, bot_user_id=self.server.bot_user_id
+            )
+            await self.dispatch("MESSAGE_CREATE", seen, session)
+            sent.append(seen)
+        return sent
 
     async def close_all(self, code: int = 1001) -> None:
         """Close every open socket (server shutdown)."""

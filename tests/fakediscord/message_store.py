@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -25,6 +26,13 @@ from .rest import Body
 from .state import FakeState, InteractionState, StoredMessage
 
 log = logging.getLogger(__name__)
+
+
+def reply_id(message: dict[str, Any]) -> int | None:
+    """The id of the message ``message`` replies to, if it is a reply."""
+    reference = message.get("message_reference") or {}
+    message_id = reference.get("message_id")
+    return int(message_id) if message_id is not None else None
 
 
 class MessageStoreMixin(FakeState):
@@ -105,6 +113,11 @@ class MessageStoreMixin(FakeState):
         if data.get("message_reference"):
             msg["message_reference"] = data["message_reference"]
             msg["type"] = 19
+            referenced = self._store.get(reply_id(msg) or 0)
+            if referenced is not None:
+                msg["referenced_message"] = {
+                    k: v for k, v in referenced.payload.items() if k != "referenced_message"
+                }
         if interaction is not None:
             handle = interaction.handle
             msg["application_id"] = str(self.application_id)
@@ -133,6 +146,31 @@ class MessageStoreMixin(FakeState):
         if record:
             self._record(stored, "create", data)
         return stored
+
+    def _message_event(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The MESSAGE_CREATE ``d`` for a stored message: in a guild, the author and every
+        mentioned member carry their partial ``member`` object, as Discord sends them."""
+        event: dict[str, Any] = json.loads(json.dumps(message))
+        guild = self.guilds.get(int(event["guild_id"])) if event.get("guild_id") else None
+        if guild is None:
+            return event
+        author = guild.members.get(int(event["author"]["id"]))
+        if author is not None:
+            event["member"] = author.payload(with_user=False)
+        for user in event["mentions"]:
+            member = guild.members.get(int(user["id"]))
+            if member is not None:
+                user["member"] = member.payload(with_user=False)
+        return event
+
+    def _announce(self, stored: StoredMessage) -> None:
+        """Dispatch MESSAGE_CREATE for a message the bot posted in a channel (in the
+        background), to the sessions whose intents receive it — as Discord echoes a bot's
+        own messages back to it."""
+        event = self._message_event(stored.payload)
+        task = asyncio.get_running_loop().create_task(self.gateway.dispatch_message(event))
+        self._bg_tasks.add(task)
+        task.add_done_callback(self._bg_tasks.discard)
 
     def _edit_message(
         self,
@@ -188,6 +226,7 @@ class MessageStoreMixin(FakeState):
             flags=int(msg["flags"]),
             interaction_id=interaction_id if interaction_id is not None else stored.interaction_id,
             payload={},
+            reply_to=reply_id(msg),
         )
 
     def _record(

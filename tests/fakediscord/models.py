@@ -78,6 +78,8 @@ class MessageRecord:
     payload: dict[str, Any]
     """The JSON body (or ``payload_json``) the bot sent for this create/edit."""
     at: float = field(default_factory=time.monotonic)
+    reply_to: int | None = None
+    """The message this one replies to (its ``message_reference``), if any."""
 
     @property
     def ephemeral(self) -> bool:
@@ -104,6 +106,29 @@ class MessageRecord:
             if comp.get("custom_id") == custom_id:
                 return comp
         raise KeyError(f"message {self.id} has no component {custom_id!r}; has {self.custom_ids}")
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """A message a member sent (see ``FakeDiscord.send_user_message``).
+
+    ``payload`` is the full message, as a bot with the Message Content intent sees it;
+    ``delivered`` holds the MESSAGE_CREATE ``d`` each gateway session was sent, after
+    Discord's intent rules (empty when no session may receive it).
+    """
+
+    id: int
+    channel_id: int
+    guild_id: int | None
+    author_id: int
+    content: str
+    payload: dict[str, Any] = field(repr=False)
+    delivered: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def mention_ids(self) -> list[int]:
+        """Ids of the users the message mentions."""
+        return [int(user["id"]) for user in self.payload["mentions"]]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ EVERYONE_PERMISSIONS = (
 """Permissions of a new guild's ``@everyone`` role."""
 DM_APP_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31)
 """``app_permissions`` of an interaction sent from a DM."""
+THREAD_TYPES = (10, 11, 12)
+"""Announcement, public and private threads."""
 
 _counter = itertools.count()
 _lock = threading.Lock()
@@ -150,7 +152,8 @@ class OverwriteState:
 
 @dataclass
 class ChannelState:
-    """A guild channel (type 0 text, 2 voice, 4 category, 5 news, 15 forum) or DM (type 1)."""
+    """A guild channel (type 0 text, 2 voice, 4 category, 5 news, 15 forum), a thread
+    (type 11 public, 12 private; ``parent_id`` is its channel) or a DM (type 1)."""
 
     id: int
     name: str
@@ -161,9 +164,18 @@ class ChannelState:
     recipient_ids: list[int] = field(default_factory=list)
     overwrites: dict[int, OverwriteState] = field(default_factory=dict)
     """Permission overwrites by role or member id."""
+    owner_id: int | None = None
+    """Who started the thread (threads only)."""
+
+    @property
+    def is_thread(self) -> bool:
+        """Whether this is a thread (its permissions are its parent channel's)."""
+        return self.type in THREAD_TYPES
 
     def payload(self, users: dict[int, UserState] | None = None) -> dict[str, Any]:
         """Channel object (DM channels include ``recipients`` when ``users`` is given)."""
+        if self.is_thread:
+            return self.thread_payload()
         if self.type == 1:
             recipients = [users[u].payload() for u in self.recipient_ids if users and u in users]
             return {
@@ -194,6 +206,28 @@ class ChannelState:
         if self.type == 2:
             data.update(bitrate=64000, user_limit=0, rtc_region=None)
         return data
+
+    def thread_payload(self) -> dict[str, Any]:
+        """Thread channel object (what GUILD_CREATE ``threads`` and THREAD_CREATE carry)."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id or 0),
+            "name": self.name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": iso_now(),
+                "locked": False,
+            },
+        }
 
 
 @dataclass
@@ -232,9 +266,12 @@ class GuildState:
 
         Discord's order: Administrator (or owner) has everything; else the ``@everyone``
         overwrite, then the member's roles' overwrites together, then the member's own.
+        A thread has its parent channel's permissions.
         """
         perms = self.member_permissions(user_id)
         channel = self.channels.get(channel_id)
+        if channel is not None and channel.is_thread and channel.parent_id is not None:
+            channel = self.channels.get(channel.parent_id)
         if perms == ALL_PERMISSIONS or channel is None:
             return perms
         everyone = channel.overwrites.get(self.id)
@@ -293,8 +330,8 @@ class GuildState:
             "roles": [r.payload() for r in self.roles.values()],
             "emojis": [],
             "stickers": [],
-            "channels": [c.payload() for c in self.channels.values()],
-            "threads": [],
+            "channels": [c.payload() for c in self.channels.values() if not c.is_thread],
+            "threads": [c.payload() for c in self.channels.values() if c.is_thread],
             "members": [m.payload() for m in self.members.values()],
             "presences": [],
             "voice_states": [],

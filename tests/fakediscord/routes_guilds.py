@@ -98,7 +98,8 @@ class GuildRoutesMixin(FakeState):
     async def _h_guild_channels(
         self, request: web.Request, m: re.Match[str], body: Body
     ) -> web.Response:
-        return json_response([c.payload() for c in self._require_guild(m).channels.values()])
+        channels = self._require_guild(m).channels.values()
+        return json_response([c.payload() for c in channels if not c.is_thread])
 
     async def _h_guild_roles(
         self, request: web.Request, m: re.Match[str], body: Body

@@ -12,7 +12,8 @@ Run the real, unmodified discord.py client against it::
 
 The fake records what the bot does (``callbacks``, ``messages``, ``modals``,
 ``registered_commands``, ``requests``, ``unhandled``) and lets tests drive interactions
-(``send_slash_command``, ``click_button``, ``submit_modal``...).
+(``send_slash_command``, ``click_button``, ``submit_modal``...) and members' messages
+(``send_user_message``, ``send_dm``; the bot's answers: ``wait_for_reply``).
 
 :class:`FakeDiscord` only assembles the parts, each in a module of its own:
 
@@ -20,6 +21,8 @@ The fake records what the bot does (``callbacks``, ``messages``, ``modals``,
 * :mod:`.message_store` -- stored messages and the ``messages`` records;
 * :mod:`.waiting` -- ``wait_for*`` and the record queries;
 * :mod:`.drivers` -- ``send_slash_command``, ``click_button``, ``submit_modal``...;
+* :mod:`.member_messages` -- ``send_user_message``/``send_dm``: members' messages as
+  MESSAGE_CREATE, intents honoured;
 * :mod:`.rest` -- REST dispatch, auth, faults, request bodies;
 * :mod:`.routes_commands`, :mod:`.routes_interactions`, :mod:`.routes_channels`,
   :mod:`.routes_guilds` -- the REST handlers per area;
@@ -36,6 +39,7 @@ from aiohttp import web
 
 from .drivers import UNSET, InteractionDriversMixin
 from .gateway import Gateway
+from .member_messages import MemberMessagesMixin
 from .rest import Body, HTTPError, RestMixin, compile_routes, error_response, json_response
 from .routes_channels import ChannelRoutesMixin
 from .routes_commands import CommandRoutesMixin
@@ -68,6 +72,7 @@ log = logging.getLogger(__name__)
 
 class FakeDiscord(
     WaitersMixin,
+    MemberMessagesMixin,
     InteractionDriversMixin,
     WorldBuilderMixin,
     RestMixin,

@@ -4,7 +4,8 @@
 storage (config, users, guilds, DM channels, registered commands, interactions, stored
 messages and the records tests assert on), the lookups over it, and the change
 notification that wakes ``wait_for`` waiters. :class:`WorldBuilderMixin` adds the
-test-facing ``add_guild``/``add_channel``/``add_role``/``add_member`` world setup.
+test-facing ``add_guild``/``add_channel``/``add_thread``/``add_role``/``add_member`` world
+setup.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class FakeState:
         self.autocompletes: list[AutocompleteRecord] = []
         self.requests: list[RequestRecord] = []
         self.unhandled: list[tuple[str, str]] = []
+        self.typing: list[int] = []
+        """Channel ids the bot showed "is typing…" in (``POST /channels/{id}/typing``)."""
         self.interactions: dict[int, InteractionState] = {}
         self.faults: list[RouteFault] = []
         self.uploads: dict[int, AttachmentRecord] = {}
@@ -297,6 +300,35 @@ class WorldBuilderMixin(FakeState):
         guild.channels[chan.id] = chan
         self._dispatch_soon("CHANNEL_CREATE", chan.payload)
         return chan
+
+    def add_thread(
+        self,
+        guild_id: int,
+        parent_id: int,
+        name: str,
+        *,
+        owner_id: int,
+        thread_id: int | None = None,
+        private: bool = False,
+    ) -> ChannelState:
+        """Start a thread (type 11, or 12 when ``private``) in channel ``parent_id``.
+
+        The thread has its parent's permissions; THREAD_CREATE is dispatched live.
+        """
+        guild = self.guilds[guild_id]
+        if parent_id not in guild.channels:
+            raise ValueError(f"channel {parent_id} is not in guild {guild_id}")
+        thread = ChannelState(
+            id=thread_id or snowflake(),
+            name=name,
+            type=12 if private else 11,
+            guild_id=guild_id,
+            parent_id=parent_id,
+            owner_id=owner_id,
+        )
+        guild.channels[thread.id] = thread
+        self._dispatch_soon("THREAD_CREATE", lambda: {**thread.payload(), "newly_created": True})
+        return thread
 
     def set_overwrite(
         self,

@@ -19,6 +19,7 @@ from .models import (
     InteractionHandle,
     MessageRecord,
     ModalRecord,
+    UserMessage,
 )
 from .state import FakeState
 
@@ -189,3 +190,24 @@ class WaitersMixin(FakeState):
             return None
 
         return await self.wait_for(probe, timeout=timeout, what=f"message in channel {channel_id}")
+
+    def replies_to(self, message: UserMessage | int) -> list[MessageRecord]:
+        """The messages the bot posted in reply to ``message`` (a member's message)."""
+        mid = message if isinstance(message, int) else message.id
+        return [
+            m
+            for m in self.messages
+            if m.reply_to == mid and m.action == "create" and m.kind in ("channel", "dm")
+        ]
+
+    async def wait_for_reply(
+        self, message: UserMessage | int, *, timeout: float = 5.0
+    ) -> MessageRecord:
+        """Wait for the bot's reply to ``message`` (a channel message whose
+        ``message_reference`` points at it, as ``Message.reply`` sends)."""
+        mid = message if isinstance(message, int) else message.id
+        return await self.wait_for(
+            lambda: next(iter(self.replies_to(mid)), None),
+            timeout=timeout,
+            what=f"a reply to message {mid}",
+        )
