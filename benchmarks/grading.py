@@ -22,8 +22,8 @@ labelled answers and prints the best (it maximises the worst concept's agreement
 mean); the bot's values live in :data:`bot.semantic.rules.RULES`.
 
 Usage: ``.venv/bin/python benchmarks/grading.py [--models phrases,wordllama,minilm]
-[--tune] [--no-ask]``. The last output line is JSON: ``{"graders": {name: {...}},
-"ask": {...}}``.
+[--tune] [--no-ask] [--ask-model wordllama]``. The last output line is JSON:
+``{"graders": {name: {...}}, "ask": {...}}``.
 """
 
 from __future__ import annotations
@@ -267,6 +267,9 @@ def main() -> None:
     parser.add_argument("--models", default="phrases,wordllama,minilm")
     parser.add_argument("--tune", action="store_true")
     parser.add_argument("--no-ask", action="store_true")
+    parser.add_argument(
+        "--ask-model", default="wordllama", help="the model the tutor's retrieval uses"
+    )
     parser.add_argument("--mistakes", action="store_true", help="list every disagreement")
     args = parser.parse_args()
     items = load_items()
@@ -287,7 +290,7 @@ def main() -> None:
                 print(f"   ✗ {mistake}")
         report["graders"][name] = result
     if not args.no_ask:
-        report["ask"] = asyncio.run(run_ask(args.models.split(",")[-1]))
+        report["ask"] = asyncio.run(run_ask(args.ask_model))
         print(f"== ask: {report['ask']}")
     print(json.dumps(report))
 

@@ -161,8 +161,13 @@ def stem(word: str) -> str:
     return result
 
 
+#: Notes-style symbols read as the words they stand for ("less error = better guesses").
+_SYMBOLS_RE = re.compile(r"\s*(?:=+>?|->|\u2192|\u21d2)\s*")
+
+
 def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    folded = _SYMBOLS_RE.sub(" is ", folded)
     return _POSSESSIVE_RE.sub("", folded)
 
 
@@ -791,6 +796,18 @@ class _Grading:
         ]
         self.scores = _Scores(similarity, self.readable, [*self.concept_refs, *self.wrong_refs])
         self.polarity = {unit.text: polarity(unit.text) for unit in self.units}
+        # A sentence with a negated clause is read clause by clause only: its negations may
+        # add up to an even number ("… never decreases and … don't improve").
+        self.mixed = {
+            unit.text
+            for unit in self.units
+            if any(
+                other.text != unit.text
+                and other.text in unit.text
+                and self.polarity[other.text].negated
+                for other in self.units
+            )
+        }
         self.best: dict[tuple[str, int], float] = {}
         self.found: dict[int, MisconceptionFound] = {}
         self.vetoed: set[str] = set()
@@ -807,7 +824,7 @@ class _Grading:
         for word in _words(unit.text):
             stemmed = stem(word)
             if stemmed in self.subjects:
-                return stemmed == subject or stemmed not in self.agents
+                return stemmed == subject
         return True
 
     def wrong_role_ok(self, unit: Unit, owner: int) -> bool:
@@ -916,6 +933,7 @@ class _Grading:
             (self.best.get((unit.text, index), 0.0), unit)
             for unit in self.readable
             if unit.text not in self.vetoed
+            and unit.text not in self.mixed
             and len(_words(unit.text)) >= MIN_UNIT_WORDS
             and (not name_polarity.directed or self.polarity[unit.text].agrees_with(name_polarity))
             and self.role_ok(unit, concept)

@@ -300,3 +300,30 @@ async def test_a_servers_own_new_card_cap_and_time_zone_rule_its_reviews(
     fresh = await study.review.review(member)
     await study.close()
     assert "New" in fresh.footer
+
+
+async def test_explain_is_graded_by_meaning_with_evidence_and_misconceptions(
+    study: StudyServices, alice: Learner, db: Database
+) -> None:
+    prompt = await study.practice.explain(alice)
+    answer = choice(prompt, "answer")
+    if "loss function and the optimizer" in prompt.text + prompt.title:
+        text = (
+            "The optimizer measures the error. Also the optimiser nudges every weight "
+            "a little, and the whole idea is to bring the error down."
+        )
+        wrong = "the optimizer measures the error"
+    else:
+        text = (
+            "Training changes the data. Each step nudges the weights a little so the "
+            "mistakes shrink, and the guesses get closer to the truth."
+        )
+        wrong = "training changes the data"
+    result = await study.actions.act(alice, answer, text)
+    fields = {f.name: f.value for f in result.fields}
+    assert "✅" in fields["Concepts"]
+    assert "“" in fields["Concepts"]  # the words that earned a concept are quoted
+    assert wrong.casefold() in fields["Careful"].casefold()
+    assert "but" in fields["Careful"]
+    [attempt] = await attempts(db)
+    assert attempt.score > 0
