@@ -515,19 +515,9 @@ _CLAUSE_RE = re.compile(
     re.IGNORECASE,
 )
 #: Words that make a run of words a sentence rather than a list of keywords.
-FUNCTION_WORDS: frozenset[str] = frozenset(
+FUNCTION_WORDS: frozenset[str] = IGNORED_WORDS | frozenset(
     [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
         "it",
-        "its",
         "they",
         "them",
         "we",
@@ -535,10 +525,6 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
         "i",
         "he",
         "she",
-        "this",
-        "that",
-        "these",
-        "those",
         "to",
         "of",
         "in",
@@ -576,16 +562,10 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
         "has",
         "have",
         "had",
-        "get",
-        "gets",
         "make",
         "makes",
         "made",
         "there",
-        "their",
-        "our",
-        "your",
-        "my",
     ]
 )
 #: A salad unit has at least this many words and no function word.

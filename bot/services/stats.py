@@ -1,4 +1,5 @@
-"""A member's figures: answers, accuracy, streak, retention, due cards, mastery, a chart."""
+"""A member's figures: answers, accuracy, streak, retention, due cards, mastery, a chart,
+and how well FSRS's predicted recall matches theirs (calibration)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.calibration import Calibration, calibrate, calibration_text, predictions
 from bot.core.clock import local_date
 from bot.core.learners import Learner
 from bot.core.replies import Image, Reply, ReplyBuilder, plural
@@ -22,6 +26,7 @@ from bot.services.charts import activity_chart_png
 from bot.services.study_context import StudyContext, user_id_of
 from bot.storage import crud, due_queue
 from bot.storage import leaderboard as stats_store
+from bot.storage.calibration_queries import calibration_events
 from bot.storage.mistakes import count_mistakes
 from bot.storage.privacy import find_user
 
@@ -44,9 +49,12 @@ class StatsService:
         ``learner``'s server.
         """
         summary = await self.stats_summary(learner, member=member)
+        calibration = await self.calibration(learner, member=member)
         subject = member or learner
         name = subject.display_name or ("you" if member is None else "this member")
-        out = stats_reply(summary, name=name, about_other=member is not None)
+        out = stats_reply(
+            summary, name=name, about_other=member is not None, calibration=calibration
+        )
         if not summary.recent_answers:
             return out.build()
         title = f"{name} · last {STATS_WINDOW_DAYS} days"
@@ -77,18 +85,7 @@ class StatsService:
         # console before it had a server); another member's only those given here.
         serverless = member is None
         async with ctx.db.session() as session:
-            if member is None:
-                user = await ctx.member(session, learner)
-                await session.commit()
-            else:
-                found = await find_user(
-                    session, platform=member.platform, external_id=member.external_id
-                )
-                if found is None:
-                    who = member.display_name or "That member"
-                    raise NotFound(f"{who} hasn't studied with me yet — nothing to show.")
-                user = found
-            user_id = user_id_of(user)
+            user_id = await self._subject_id(session, learner, member)
             tz, new_per_day = await ctx.study_preferences(session, learner)
             now = ctx.now()
             today = local_date(now, tz)
@@ -143,9 +140,52 @@ class StatsService:
                 mistakes=mistakes,
             )
 
+    async def calibration(self, learner: Learner, *, member: Learner | None = None) -> Calibration:
+        """How well FSRS predicted the member's recall (see :mod:`bot.core.calibration`).
 
-def stats_reply(summary: StatsSummary, *, name: str, about_other: bool) -> ReplyBuilder:
-    """The figures of :class:`StatsSummary` as a private reply (without the chart)."""
+        Scoped as :meth:`stats_summary`: in a server only the answers given there count
+        (the member's own also those outside any server), though each card is replayed with
+        every answer it saw. The replay runs in a worker thread. Raises :class:`NotFound`
+        as :meth:`stats_summary` does.
+        """
+        ctx = self.context
+        async with ctx.db.session() as session:
+            user_id = await self._subject_id(session, learner, member)
+            events = await calibration_events(
+                session, user_id=user_id, guild_id=learner.guild_id, serverless=member is None
+            )
+        config = ctx.srs.config
+        found = await asyncio.to_thread(predictions, events, config=config)
+        return calibrate(found)
+
+    async def _subject_id(
+        self, session: AsyncSession, learner: Learner, member: Learner | None
+    ) -> int:
+        """The row id of ``learner`` (created on first sight) or of ``member`` (never created;
+        :class:`NotFound` if they never studied)."""
+        if member is None:
+            user = await self.context.member(session, learner)
+            await session.commit()
+            return user_id_of(user)
+        found = await find_user(session, platform=member.platform, external_id=member.external_id)
+        if found is None:
+            who = member.display_name or "That member"
+            raise NotFound(f"{who} hasn't studied with me yet — nothing to show.")
+        return user_id_of(found)
+
+
+def stats_reply(
+    summary: StatsSummary,
+    *,
+    name: str,
+    about_other: bool,
+    calibration: Calibration | None = None,
+) -> ReplyBuilder:
+    """The figures of :class:`StatsSummary` as a private reply (without the chart).
+
+    With ``calibration``, a "Calibration" field: FSRS's predicted recall against the
+    member's, per bucket (:func:`bot.core.calibration.calibration_text`).
+    """
     out = ReplyBuilder(title=f"Stats · {name}", private=True)
     if summary.answered == 0:
         out.text = (
@@ -175,6 +215,8 @@ def stats_reply(summary: StatsSummary, *, name: str, about_other: bool) -> Reply
             for d in summary.decks
         ]
         out.add_field("Mastery", "\n".join(lines))
+    if calibration is not None:
+        out.add_field("Calibration", calibration_text(calibration))
     if summary.recent_answers:
         out.footer = "Retention: share of reviews of learned cards you got right."
     else:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from sqlmodel import col, select
 
-from bot.console import questions
-from bot.console.app import LOCAL_GUILD_ID, ConsoleApp, console_learner
+from bot.console.app import LOCAL_GUILD_ID
 from bot.core.question_drafts import DEFAULT_HINT
 from bot.services.study import StudyServices
 from bot.storage.models import Item
-from tests.study_helpers import console_question_commands
+from tests.console.test_console_questions import feed, make_app
 
 DECK = "regularization"
 CONCEPTS = [
@@ -25,29 +23,6 @@ MISCONCEPTION = (
     "dropout removes neurons for good => Dropout only switches neurons off for one step; "
     "they all come back afterwards."
 )
-
-
-def make_app(study: StudyServices, tmp_path: Path) -> ConsoleApp:
-    return ConsoleApp(
-        study,
-        console_learner("alice"),
-        out=io.StringIO(),
-        commands=console_question_commands(study, tmp_path / "exports"),
-        help_fields=[questions.HELP_FIELD],
-    )
-
-
-async def feed(app: ConsoleApp, *lines: str) -> str:
-    """Type ``lines``; returns what the console printed for them."""
-    out = app.out
-    assert isinstance(out, io.StringIO)
-    start = out.tell()
-    for line in lines:
-        await app.handle_line(line + "\n")
-    out.seek(start)
-    text = out.read()
-    out.seek(0, io.SEEK_END)
-    return text
 
 
 async def local_items(study: StudyServices) -> list[Item]:

@@ -14,29 +14,14 @@ from bot.services.study import StudyServices
 from bot.settings import Settings
 from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
-from tests.fakediscord import FakeDiscord, MessageRecord
+from tests.fakediscord import FakeDiscord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
+from tests.fakediscord.reading import button, embed, fields
 
 pytestmark = pytest.mark.slow
 
 HELPER_BOT_ID = 555555555555555555
 STRANGER_ID = 666666666666666666
-
-
-def embed(message: MessageRecord) -> dict[str, Any]:
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
-
-
-def fields(message: MessageRecord) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in embed(message).get("fields", [])}
-
-
-def button(message: MessageRecord, label: str) -> str:
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    raise AssertionError(f"no button {label!r} in {message.custom_ids}")
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:

@@ -19,6 +19,7 @@ from tests.dbquery import query
 from tests.exts.conftest import ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, InteractionHandle, MessageRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
+from tests.fakediscord.reading import button, embed
 
 pytestmark = pytest.mark.slow
 
@@ -27,19 +28,6 @@ CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 MODAL = 9
 COMMANDS = {"review", "quiz", "practice", "explain", "test", "stats", "decks", "help"}
-
-
-def embed(message: MessageRecord) -> dict[str, Any]:
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
-
-
-def button(message: MessageRecord, label: str) -> str:
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    labels = [c.get("label") for c in message.iter_components() if c.get("type") == 2]
-    raise AssertionError(f"no button {label!r} among {labels}")
 
 
 def field_names(message: MessageRecord) -> list[str]:

@@ -5,7 +5,6 @@ fake Discord, over a deck with tags."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from tests.dbquery import query
 from tests.exts.conftest import ACK_BUDGET_S, ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, InteractionHandle, MessageRecord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID
+from tests.fakediscord.reading import button, embed, fields
 
 pytestmark = pytest.mark.slow
 
@@ -62,19 +62,6 @@ def bot_settings(db_url: str, tmp_path: Path) -> Settings:
     )
 
 
-def embed(message: MessageRecord) -> dict[str, Any]:
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
-
-
-def button(message: MessageRecord, label: str) -> str:
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    labels = [c.get("label") for c in message.iter_components() if c.get("type") == 2]
-    raise AssertionError(f"no button {label!r} among {labels}")
-
-
 async def click(
     fake: FakeDiscord, message: MessageRecord, label: str, user_id: int = ALICE_ID
 ) -> tuple[InteractionHandle, MessageRecord]:
@@ -87,10 +74,6 @@ async def command(
 ) -> MessageRecord:
     handle = await fake.send_slash_command(name, user_id=user_id, options=options or None)
     return await fake.wait_for_message(handle)
-
-
-def fields(message: MessageRecord) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in embed(message).get("fields", [])}
 
 
 async def test_the_new_options_are_registered_with_descriptions(

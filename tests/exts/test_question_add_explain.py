@@ -16,6 +16,7 @@ from bot.settings import Settings
 from tests.dbquery import query
 from tests.fakediscord import FakeDiscord, MessageRecord, ModalRecord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID
+from tests.fakediscord.reading import button, embed, fields
 
 pytestmark = pytest.mark.slow
 
@@ -34,22 +35,6 @@ TYPED = {
     "misconceptions": "dropout removes neurons for good => Dropout only switches neurons off "
     "for one step; they all come back afterwards.",
 }
-
-
-def embed(message: MessageRecord) -> dict[str, Any]:
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
-
-
-def fields(message: MessageRecord) -> dict[str, str]:
-    return {f["name"]: f["value"] for f in embed(message).get("fields", [])}
-
-
-def button(message: MessageRecord, label: str) -> str:
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    raise AssertionError(f"no button {label!r} in {message.payload}")
 
 
 def modal_values(modal: ModalRecord) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import discord
 import pytest
@@ -19,6 +18,7 @@ from bot.exts.client import TutorBot
 from tests.fakediscord import FakeDiscord, MessageRecord, UserMessage
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, CHANNEL_ID, GUILD_ID
 from tests.fakediscord.gateway import MESSAGE_CONTENT
+from tests.fakediscord.reading import button, button_labels, embed
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,6 @@ SEND_MESSAGES = 1 << 11
 QUIZ_ME = "Quiz me on this"
 WORKED_PROBLEM = "Show a worked problem"
 SOURCE_FIELD = "The question this comes from"
-
-
-def embed(message: MessageRecord) -> dict[str, Any]:
-    """The message's (first) embed."""
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
 
 
 def shown_text(message: MessageRecord) -> str:
@@ -51,19 +45,6 @@ def source_question(message: MessageRecord) -> str:
             if field["name"] == SOURCE_FIELD:
                 return str(field["value"])
     return ""
-
-
-def button_labels(message: MessageRecord) -> list[str]:
-    """The labels of the message's buttons, in order."""
-    return [str(c.get("label")) for c in message.iter_components() if c.get("type") == 2]
-
-
-def button(message: MessageRecord, label: str) -> str:
-    """The custom_id of the button labelled ``label``."""
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    raise AssertionError(f"no button {label!r} among {button_labels(message)}")
 
 
 async def ask_in_channel(

@@ -18,6 +18,7 @@ from tests.dbquery import query
 from tests.exts.conftest import ACK_BUDGET_S, ACK_DEADLINE_S
 from tests.fakediscord import FakeDiscord, MessageRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, CHANNEL_ID, GUILD_ID
+from tests.fakediscord.reading import button, embed
 
 pytestmark = pytest.mark.slow
 
@@ -77,18 +78,6 @@ async def bot(fake_discord: FakeDiscord, typed_settings: Settings) -> AsyncItera
     async with running_client(tutor_bot, fake_discord):
         await fake_discord.wait_for_commands("review", "dailyquiz")
         yield tutor_bot
-
-
-def embed(message: MessageRecord) -> dict[str, Any]:
-    assert message.embeds, f"no embed in {message.payload}"
-    return message.embeds[0]
-
-
-def button(message: MessageRecord, label: str) -> str:
-    for component in message.iter_components():
-        if component.get("type") == 2 and component.get("label") == label:
-            return str(component["custom_id"])
-    raise AssertionError(f"no button {label!r} in {message.custom_ids}")
 
 
 def stored(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
