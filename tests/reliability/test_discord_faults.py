@@ -26,12 +26,11 @@ from tests.exts.test_discord_e2e import (
     CHANNEL_MESSAGE,
     DEFERRED_CHANNEL_MESSAGE,
     UPDATE_MESSAGE,
-    button,
-    embed,
     stored,
 )
 from tests.fakediscord import FakeDiscord, InteractionHandle, MessageRecord, running_client
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
+from tests.fakediscord.reading import button, embed
 
 pytestmark = pytest.mark.slow
 
