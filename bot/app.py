@@ -81,6 +81,7 @@ async def open_services(
     from bot.services.daily_quiz import DailyQuizService
     from bot.services.deck_export import DeckExportService
     from bot.services.deck_import import DeckImportService
+    from bot.services.forecast import ForecastService
     from bot.services.leaderboard import LeaderboardService
     from bot.services.privacy import PrivacyService
     from bot.services.question_bank import QuestionBankService
@@ -138,6 +139,7 @@ async def open_services(
             default_timezone=tz,
         ),
         ask=AskService(context, meaning=meaning),
+        forecast=ForecastService(context),
         meaning=meaning,
         lab=(
             TrainingLab(lab_config(settings, console=console))

@@ -12,8 +12,10 @@ from bot.console.leaderboard import leaderboard_commands
 from bot.console.privacy import privacy_commands
 from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField, Tone
+from bot.errors import BadInput
 from bot.services.ask import AskService
 from bot.services.container import Services
+from bot.services.forecast import ForecastService
 from bot.training.jobs import parse_train_options
 from bot.training.lab import TrainingLab, parse_option_words
 
@@ -54,6 +56,17 @@ def ask_command(ask: AskService) -> ConsoleCommand:
     return run
 
 
+def forecast_command(forecasts: ForecastService) -> ConsoleCommand:
+    """``/forecast``: reviews due per day for the next 30 days (a chart), recall, cards at risk."""
+
+    async def run(learner: Learner, words: list[str]) -> Reply:
+        if words:
+            raise BadInput("/forecast takes no options. Type /forecast.")
+        return await forecasts.forecast(learner)
+
+    return run
+
+
 def console_app(
     services: Services, *, user: str, data_dir: Path, out: TextIO | None = None
 ) -> ConsoleApp:
@@ -82,6 +95,7 @@ def console_app(
     )
     app.commands["/ask"] = ask_command(services.ask)
     app.commands["/train"] = train_command(services.lab, app.write)
+    app.commands["/forecast"] = forecast_command(services.forecast)
     for problem in services.library.problems:
         app.write(f"! {problem} (this deck was skipped)\n")
     return app

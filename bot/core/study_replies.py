@@ -343,6 +343,7 @@ def help_reply() -> Reply:
         "\n".join(
             [
                 "/stats [member] — progress, streak and a 30-day chart",
+                "/forecast — reviews due in the next 30 days, recall now, cards at risk",
                 "/leaderboard [week|month|all] [deck] — this server's ranking",
                 "/decks — the decks you can study",
                 "/remind on|off — a DM when reviews are due (Discord)",

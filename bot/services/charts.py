@@ -11,6 +11,7 @@ import io
 import math
 from collections.abc import Sequence
 
+from bot.core.forecast import DueDay
 from bot.core.stats import DayActivity
 from bot.log import get_logger
 
@@ -86,4 +87,46 @@ def activity_chart_png(
     figure.savefig(buffer, format="png", dpi=_DPI)
     data = buffer.getvalue()
     log.debug("drew a %dx%d activity chart (%d bytes)", width, height, len(data))
+    return data
+
+
+def forecast_chart_png(
+    days: Sequence[DueDay],
+    *,
+    title: str = "Next 30 days",
+    size_px: tuple[int, int] = CHART_SIZE_PX,
+) -> bytes:
+    """A PNG of the reviews due per local day (bars); the first bar, today, is darker.
+
+    Today's bar also holds the overdue reviews. The image is exactly ``size_px`` pixels.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    width, height = size_px
+    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
+    FigureCanvasAgg(figure)
+    bars = figure.add_subplot(1, 1, 1)
+    positions = list(range(len(days)))
+    counts = [day.due for day in days]
+    colours = [_LINE_COLOUR if index == 0 else _BAR_COLOUR for index in positions]
+    bars.bar(positions, counts, color=colours)
+    bars.set_ylabel("reviews due")
+    bars.set_ylim(0, max([*counts, 1]) * 1.15)
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+    step = max(1, math.ceil(len(days) / 10))
+    bars.set_xticks(positions[::step])
+    bars.set_xticklabels([day.day.strftime("%a %d %b") for day in days][::step], fontsize=8)
+    bars.set_xlim(-0.6, len(days) - 0.4)
+    bars.grid(True, axis="y", alpha=0.3)
+    bars.set_title(title, fontsize=11)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI)
+    data = buffer.getvalue()
+    log.debug("drew a %dx%d forecast chart (%d bytes)", width, height, len(data))
     return data

@@ -11,6 +11,7 @@ from bot.services.ask import AskService
 from bot.services.daily_quiz import DailyQuizService
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
+from bot.services.forecast import ForecastService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.privacy import PrivacyService
 from bot.services.question_bank import QuestionBankService
@@ -39,6 +40,8 @@ class Services:
     daily_quiz: DailyQuizService
     #: The tutor answering questions in plain chat from the server's own material.
     ask: AskService
+    #: ``/forecast``: reviews due per day, predicted recall and the cards at risk.
+    forecast: ForecastService
     #: The shared sentence model (lazily loaded): explain grading and the tutor's retrieval.
     meaning: SentenceMeaning
     #: The TensorFlow lab, or None when ``TRAINING_WORKERS=0`` turns ``/train`` off.

@@ -27,7 +27,7 @@ UPDATE_MESSAGE = 7
 CHANNEL_MESSAGE = 4
 DEFERRED_CHANNEL_MESSAGE = 5
 MODAL = 9
-COMMANDS = {"review", "quiz", "practice", "explain", "test", "stats", "decks", "help"}
+COMMANDS = {"review", "quiz", "practice", "explain", "test", "stats", "forecast", "decks", "help"}
 
 
 def field_names(message: MessageRecord) -> list[str]:
