@@ -1,8 +1,9 @@
-"""The ``/stats`` chart: answers per day (bars) and accuracy (line), as a PNG.
+"""The charts: ``/stats`` (answers per day and accuracy) and ``/forecast`` (reviews due per
+day), as PNGs.
 
-matplotlib is imported inside :func:`activity_chart_png` (it takes a moment to import and
-only the chart needs it) and always draws with the Agg backend, so no display is needed.
-Drawing takes tens of milliseconds: async callers run it with ``asyncio.to_thread``.
+matplotlib is imported inside the drawing functions (it takes a moment to import and only the
+charts need it) and always draws with the Agg backend, so no display is needed. Drawing takes
+tens of milliseconds: async callers run it with ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.core.forecast import DueDay
 from bot.core.stats import DayActivity
 from bot.log import get_logger
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 log = get_logger(__name__)
 
@@ -22,6 +29,52 @@ CHART_SIZE_PX = (800, 400)
 _DPI = 100
 _BAR_COLOUR = "#93c5fd"
 _LINE_COLOUR = "#1d4ed8"
+
+
+def _day_bars(
+    days: Sequence[date],
+    counts: Sequence[int],
+    *,
+    size_px: tuple[int, int],
+    ylabel: str,
+    headroom: float,
+    day_format: str,
+    colours: Sequence[str] | str = _BAR_COLOUR,
+    label: str | None = None,
+) -> tuple[Figure, Axes]:
+    """A figure of one bar per day, with integer counts and about ten day labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    width, height = size_px
+    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
+    FigureCanvasAgg(figure)
+    bars = figure.add_subplot(1, 1, 1)
+    positions = list(range(len(days)))
+    bars.bar(positions, list(counts), color=colours, label=label)
+    bars.set_ylabel(ylabel)
+    bars.set_ylim(0, max([*counts, 1]) * headroom)
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+    step = max(1, math.ceil(len(days) / 10))
+    bars.set_xticks(positions[::step])
+    bars.set_xticklabels([day.strftime(day_format) for day in days][::step], fontsize=8)
+    bars.set_xlim(-0.6, len(days) - 0.4)
+    bars.grid(True, axis="y", alpha=0.3)
+    return figure, bars
+
+
+def _png(figure: Figure, what: str) -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI)
+    data = buffer.getvalue()
+    width, height = figure.canvas.get_width_height()
+    log.debug("drew a %dx%d %s chart (%d bytes)", width, height, what, len(data))
+    return data
 
 
 def activity_chart_png(
@@ -35,29 +88,17 @@ def activity_chart_png(
     Days without answers have no accuracy point, so the line only joins days with answers.
     The image is exactly ``size_px`` pixels (no tight bounding box).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    width, height = size_px
-    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
-    FigureCanvasAgg(figure)
-    bars = figure.add_subplot(1, 1, 1)
+    figure, bars = _day_bars(
+        [day.day for day in days],
+        [day.answered for day in days],
+        size_px=size_px,
+        ylabel="answers",
+        headroom=1.25,
+        day_format="%d %b",
+        label="answers",
+    )
     positions = list(range(len(days)))
-    counts = [day.answered for day in days]
-    bars.bar(positions, counts, color=_BAR_COLOUR, label="answers")
-    bars.set_ylabel("answers")
-    bars.set_ylim(0, max([*counts, 1]) * 1.25)
-    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
-    step = max(1, math.ceil(len(days) / 10))
-    bars.set_xticks(positions[::step])
-    bars.set_xticklabels([day.day.strftime("%d %b") for day in days][::step], fontsize=8)
-    bars.set_xlim(-0.6, len(days) - 0.4)
-    bars.grid(True, axis="y", alpha=0.3)
-    accuracy = figure.axes[0].twinx()
+    accuracy = bars.twinx()
     values = [day.accuracy_percent for day in days]
     accuracy.plot(
         [p for p, v in zip(positions, values, strict=True) if v is not None],
@@ -82,12 +123,7 @@ def activity_chart_png(
         ncols=2,
         framealpha=0.8,
     )
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    data = buffer.getvalue()
-    log.debug("drew a %dx%d activity chart (%d bytes)", width, height, len(data))
-    return data
+    return _png(figure, "activity")
 
 
 def forecast_chart_png(
@@ -100,33 +136,14 @@ def forecast_chart_png(
 
     Today's bar also holds the overdue reviews. The image is exactly ``size_px`` pixels.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    width, height = size_px
-    figure = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI)
-    FigureCanvasAgg(figure)
-    bars = figure.add_subplot(1, 1, 1)
-    positions = list(range(len(days)))
-    counts = [day.due for day in days]
-    colours = [_LINE_COLOUR if index == 0 else _BAR_COLOUR for index in positions]
-    bars.bar(positions, counts, color=colours)
-    bars.set_ylabel("reviews due")
-    bars.set_ylim(0, max([*counts, 1]) * 1.15)
-    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
-    step = max(1, math.ceil(len(days) / 10))
-    bars.set_xticks(positions[::step])
-    bars.set_xticklabels([day.day.strftime("%a %d %b") for day in days][::step], fontsize=8)
-    bars.set_xlim(-0.6, len(days) - 0.4)
-    bars.grid(True, axis="y", alpha=0.3)
+    figure, bars = _day_bars(
+        [day.day for day in days],
+        [day.due for day in days],
+        size_px=size_px,
+        ylabel="reviews due",
+        headroom=1.15,
+        day_format="%a %d %b",
+        colours=[_LINE_COLOUR if index == 0 else _BAR_COLOUR for index in range(len(days))],
+    )
     bars.set_title(title, fontsize=11)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=_DPI)
-    data = buffer.getvalue()
-    log.debug("drew a %dx%d forecast chart (%d bytes)", width, height, len(data))
-    return data
+    return _png(figure, "forecast")

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import open_services
-from bot.console.app import ConsoleApp, console_learner
+from bot.console.app import console_learner
 from bot.console.commands import console_app, forecast_command
 from bot.core.clock import FakeClock
 from bot.core.forecast import NOTHING_TO_FORECAST
@@ -19,6 +19,7 @@ from bot.services.container import Services
 from bot.services.forecast import ForecastService
 from bot.services.study import StudyServices
 from bot.settings import Settings
+from tests.console.test_console_app import feed
 
 
 @pytest_asyncio.fixture
@@ -32,30 +33,21 @@ async def services(db_url: str, clock: FakeClock) -> AsyncIterator[Services]:
     await opened.close()
 
 
-async def feed(out: io.StringIO, app: ConsoleApp, line: str) -> str:
-    start = out.tell()
-    await app.handle_line(line)
-    out.seek(start)
-    text = out.read()
-    out.seek(0, io.SEEK_END)
-    return text
-
-
 async def test_forecast_before_and_after_studying(services: Services, tmp_path: Path) -> None:
     out = io.StringIO()
     app = console_app(services, user="tester", data_dir=tmp_path, out=out)
-    assert NOTHING_TO_FORECAST in await feed(out, app, "/forecast")
+    assert NOTHING_TO_FORECAST in await feed(app, out, "/forecast")
     assert not (tmp_path / "charts").exists()
 
-    await feed(out, app, "/quiz")
-    await feed(out, app, "A")
-    shown = await feed(out, app, "/forecast")
+    await feed(app, out, "/quiz")
+    await feed(app, out, "A")
+    shown = await feed(app, out, "/forecast")
     assert "Forecast" in shown and "Today " in shown
     assert "Recall now" in shown and "At risk this week" in shown
     assert "forecast.png" in shown
     [chart] = (tmp_path / "charts").glob("*forecast*.png")
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "/forecast" in await feed(out, app, "/help")
+    assert "/forecast" in await feed(app, out, "/help")
 
 
 async def test_forecast_takes_no_options(study: StudyServices) -> None:
