@@ -83,6 +83,7 @@ async def open_services(
     from bot.services.deck_import import DeckImportService
     from bot.services.forecast import ForecastService
     from bot.services.leaderboard import LeaderboardService
+    from bot.services.member_settings import MemberSettingsService
     from bot.services.privacy import PrivacyService
     from bot.services.question_bank import QuestionBankService
     from bot.services.reminders import ReminderService
@@ -111,6 +112,14 @@ async def open_services(
         await db.close()
         raise
     tz = settings.study_timezone
+    server_settings = ServerSettingsService(
+        db,
+        clock=clock,
+        default_timezone=tz,
+        default_new_per_day=settings.new_items_per_day,
+        default_retention=settings.desired_retention,
+        retentions=context.retentions,
+    )
     return Services(
         db=db,
         clock=clock,
@@ -124,12 +133,8 @@ async def open_services(
         # The console's leaderboard also counts answers from before it had a local server.
         leaderboard=LeaderboardService(db, clock=clock, include_serverless=console),
         privacy=PrivacyService(db, clock=clock, media_dir=settings.media_path),
-        server_settings=ServerSettingsService(
-            db,
-            clock=clock,
-            default_timezone=tz,
-            default_new_per_day=settings.new_items_per_day,
-        ),
+        server_settings=server_settings,
+        member_settings=MemberSettingsService(context, server_settings=server_settings),
         reminders=ReminderService(db, clock=clock, default_timezone=tz),
         daily_quiz=DailyQuizService(
             db,

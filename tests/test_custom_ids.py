@@ -42,6 +42,7 @@ PUBLISHED = {
     *("t", "tm"),  # the custom_id wrappers of buttons and of the explanation form
     *("rv", "rt", "an", "hi", "ex", "nx"),  # study actions
     *("qz", "wp"),  # the tutor's "Quiz me on this" and "Show a worked problem"
+    "dr",  # saving a desired retention (/settings retention, /me retention)
     *("lb", "fm", "dq", "dc", "ql", "qr", "qf"),  # the cogs' own buttons and forms
 }
 

@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.console import questions
 from bot.console.app import ConsoleApp, ConsoleCommand, console_learner
 from bot.console.leaderboard import leaderboard_commands
+from bot.console.me import me_commands
 from bot.console.privacy import privacy_commands
 from bot.core.learners import Learner
 from bot.core.replies import Reply, ReplyField, Tone
@@ -20,6 +21,11 @@ from bot.training.jobs import parse_train_options
 from bot.training.lab import TrainingLab, parse_option_words
 
 LAB_OFF = "The TensorFlow lab is turned off here (TRAINING_WORKERS=0)."
+SETTINGS_HELP_FIELD = ReplyField(
+    "Desired retention (console)",
+    "/me retention [value|reset] — yours, in every server (70–97, like 85)\n"
+    "/settings retention [value] — this console's server; you see the workload, then type yes",
+)
 ASK_HELP_FIELD = ReplyField(
     "Ask the tutor (console)",
     "/ask <question> — an answer from your decks, e.g. /ask why do we need an optimizer?\n"
@@ -82,6 +88,7 @@ def console_app(
         commands={
             **leaderboard_commands(services.leaderboard),
             **privacy_commands(services.privacy, export_dir=export_dir),
+            **me_commands(services.member_settings),
             **questions.question_commands(
                 services.question_bank,
                 imports=services.deck_import,
@@ -91,7 +98,7 @@ def console_app(
                 export_dir=export_dir,
             ),
         },
-        help_fields=[ASK_HELP_FIELD, questions.HELP_FIELD],
+        help_fields=[ASK_HELP_FIELD, questions.HELP_FIELD, SETTINGS_HELP_FIELD],
     )
     app.commands["/ask"] = ask_command(services.ask)
     app.commands["/train"] = train_command(services.lab, app.write)

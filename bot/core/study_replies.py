@@ -348,6 +348,7 @@ def help_reply() -> Reply:
                 "/decks — the decks you can study",
                 "/remind on|off — a DM when reviews are due (Discord)",
                 "/export-me, /forget-me — your data: a copy, or deleted",
+                "/me retention [70–97|reset] — how well you want to remember (workload shown)",
             ]
         ),
     )
@@ -355,7 +356,8 @@ def help_reply() -> Reply:
         "Moderators and admins (Discord)",
         "/question add|import|edit|remove|list|export|stats — the server's own questions "
         "(add kind:explain for an explain-it-yourself prompt)\n"
-        "/settings daily-quiz|timezone|new-per-day|show|moderator-role — server settings\n"
+        "/settings daily-quiz|timezone|new-per-day|retention|show|moderator-role — server "
+        "settings\n"
         "/dailyquiz now|skip — post or skip today's quiz",
     )
     out.footer = "New here? Start with /review."

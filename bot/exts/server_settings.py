@@ -1,5 +1,5 @@
-"""/settings: the server's daily quiz, moderator role, time zone and new cards per day
-(admins), and a member's own accessibility setting."""
+"""/settings: the server's daily quiz, moderator role, time zone, new cards per day and
+desired retention (admins), and a member's own accessibility setting."""
 
 from __future__ import annotations
 
@@ -73,12 +73,12 @@ class Reschedules(Protocol):
 
 
 class ServerSettingsCog(commands.Cog, name="Settings"):
-    """Server settings (daily quiz, moderator role, time zone, new cards per day) and
-    per-member settings."""
+    """Server settings (daily quiz, moderator role, time zone, new cards per day, retention)
+    and per-member settings."""
 
     settings = app_commands.Group(
         name="settings",
-        description="Daily quiz, moderator role, time zone, new cards and your own settings.",
+        description="Daily quiz, moderator role, time zone, new cards, retention and your own.",
         guild_only=True,
     )
 
@@ -181,6 +181,21 @@ class ServerSettingsCog(commands.Cog, name="Settings"):
         """How many new cards each member is shown per day here (admins)."""
         await ensure_server_admin(self.bot, interaction)
         work = self.service.set_new_per_day(learner_for(interaction), count)
+        await self.bot.deliver(interaction, work)
+
+    @settings.command(name="retention")
+    @app_commands.describe(
+        value="70–97 (like 85, 85% or 0.85); you see the workload before saving. "
+        "Leave empty to see the current one."
+    )
+    async def retention(
+        self, interaction: discord.Interaction[Any], value: str | None = None
+    ) -> None:
+        """How well members should remember cards when they come back here (admins)."""
+        await ensure_server_admin(self.bot, interaction)
+        work = self.bot.services.member_settings.retention(
+            learner_for(interaction), value, scope="server"
+        )
         await self.bot.deliver(interaction, work)
 
     @settings.command(name="moderator-role")

@@ -57,13 +57,15 @@ class AnswerService:
             async with ctx.db.session() as session:
                 await ctx.member(session, learner)
                 await session.commit()
+        # The member's (else the server's) desired retention, read before the answer lane.
+        srs = ctx.srs_for((await ctx.retention_for(learner)).value)
         plan = await self.store.record(
             request.lookup(),
             lambda facts: decide_answer(
                 request,
                 facts,
                 item_of=ctx.items.of_prompt,
-                srs=ctx.srs,
+                srs=srs,
                 explain_grader=ctx.meaning.grade,
             ),
         )

@@ -13,6 +13,7 @@ from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
 from bot.services.forecast import ForecastService
 from bot.services.leaderboard import LeaderboardService
+from bot.services.member_settings import MemberSettingsService
 from bot.services.privacy import PrivacyService
 from bot.services.question_bank import QuestionBankService
 from bot.services.reminders import ReminderService
@@ -36,6 +37,8 @@ class Services:
     leaderboard: LeaderboardService
     privacy: PrivacyService
     server_settings: ServerSettingsService
+    #: Desired retention: ``/me retention`` and ``/settings retention``, previewed first.
+    member_settings: MemberSettingsService
     reminders: ReminderService
     daily_quiz: DailyQuizService
     #: The tutor answering questions in plain chat from the server's own material.

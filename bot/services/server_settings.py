@@ -1,5 +1,5 @@
-"""Per-server settings (daily quiz, moderator role, time zone, new cards per day) and a
-member's own extra time.
+"""Per-server settings (daily quiz, moderator role, time zone, new cards per day, desired
+retention) and a member's own extra time.
 
 Replies that name a channel or a role don't write platform markup: their text holds the
 placeholders :data:`CHANNEL` / :data:`ROLE` and the :class:`SettingsReply` carries the ids,
@@ -18,6 +18,7 @@ from bot.core.replies import Reply, ReplyBuilder, Tone
 from bot.errors import NotFound
 from bot.log import get_logger
 from bot.services import _guilds
+from bot.services.study_context import RetentionCache
 from bot.storage import crud
 from bot.storage.db import Database
 
@@ -29,6 +30,13 @@ CHANNEL = "{channel}"
 ROLE = "{role}"
 #: The cap on new cards per day of a server that never set one (the bot's setting wins).
 DEFAULT_NEW_PER_DAY = 20
+#: The desired retention of a server that never set one (the bot's setting wins).
+DEFAULT_RETENTION = 0.9
+
+
+def percent(retention: float) -> str:
+    """A retention as a whole percentage: ``0.85`` → ``85%``."""
+    return f"{round(retention * 100)}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +51,10 @@ class SettingsReply:
 class ServerSettingsService:
     """Changes and shows a server's settings; adapters check who may change them.
 
-    ``default_timezone`` and ``default_new_per_day`` are what a server that never chose
-    its own gets (the bot's ``STUDY_TIMEZONE`` and ``NEW_ITEMS_PER_DAY``).
+    ``default_timezone``, ``default_new_per_day`` and ``default_retention`` are what a
+    server that never chose its own gets (the bot's ``STUDY_TIMEZONE``,
+    ``NEW_ITEMS_PER_DAY`` and ``DESIRED_RETENTION``). ``retentions`` is the study services'
+    cache of effective retentions, emptied for the server when its value changes.
     """
 
     def __init__(
@@ -54,11 +64,15 @@ class ServerSettingsService:
         clock: Clock,
         default_timezone: str = daily.DEFAULT_TIMEZONE,
         default_new_per_day: int = DEFAULT_NEW_PER_DAY,
+        default_retention: float = DEFAULT_RETENTION,
+        retentions: RetentionCache | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.default_timezone = daily.parse_timezone(default_timezone)
         self.default_new_per_day = daily.validate_new_per_day(default_new_per_day)
+        self.default_retention = default_retention
+        self.retentions = retentions
 
     # -- the daily quiz ---------------------------------------------------------------------
 
@@ -217,6 +231,45 @@ class ServerSettingsService:
             )
         return Reply(title="New cards per day saved", text=text, tone=Tone.SUCCESS, private=True)
 
+    async def set_retention(self, actor: Learner, retention: float | None) -> Reply:
+        """Store the server's desired retention (already validated; None: the bot's default).
+
+        Members who chose their own with /me retention keep theirs.
+        """
+        async with self.db.session() as session:
+            guild = await _guilds.guild_of(session, actor)
+            user = await _guilds.member_of(session, actor)
+            guild.desired_retention = retention
+            session.add(guild)
+            await _guilds.audit(
+                session,
+                guild,
+                user,
+                "settings.retention",
+                {"retention": retention},
+                now=self.clock.now(),
+            )
+            await session.commit()
+        if self.retentions is not None:
+            self.retentions.forget_server(guild.id)
+        shown = percent(retention if retention is not None else self.default_retention)
+        return Reply(
+            title=f"✅ Desired retention saved: {shown}",
+            text=(
+                f"Answers here now aim for {shown} recall when a card comes back. "
+                "Members who chose their own with /me retention keep theirs."
+            ),
+            tone=Tone.SUCCESS,
+            private=True,
+        )
+
+    async def server_retention(self, actor: Learner) -> float | None:
+        """The server's own desired retention, None when it never chose one."""
+        async with self.db.session() as session:
+            guild = await _guilds.guild_of(session, actor)
+            await session.commit()
+        return guild.desired_retention
+
     # -- moderators and members -------------------------------------------------------------
 
     async def set_moderator_role(self, actor: Learner, role_id: int | None) -> SettingsReply:
@@ -314,12 +367,19 @@ class ServerSettingsService:
         else:
             new_cards = str(guild.new_items_per_day)
         out.add_field("New cards per day", new_cards, inline=True)
+        if guild.desired_retention is None:
+            retention = f"{percent(self.default_retention)} (default)"
+        else:
+            retention = percent(guild.desired_retention)
+        out.add_field("Desired retention", retention, inline=True)
         reminders = "off"
         if user.remind_enabled and user.remind_time:
             reminders = f"on at {user.remind_time} ({user.remind_timezone or 'UTC'})"
+        own = "server's" if user.desired_retention is None else percent(user.desired_retention)
         out.add_field(
             "Your settings",
-            f"Extra time: {'on' if user.extra_time else 'off'}\nReminders: {reminders}",
+            f"Extra time: {'on' if user.extra_time else 'off'}\nReminders: {reminders}\n"
+            f"Desired retention: {own} (/me retention)",
         )
         return SettingsReply(
             out.build(), channel_id=guild.daily_channel_id, role_id=guild.moderator_role_id

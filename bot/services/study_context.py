@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,11 +29,24 @@ from bot.errors import BadInput, ExpiredAction, NotFound, NotYourQuestion, Stora
 from bot.semantic.meaning import SentenceMeaning
 from bot.storage import crud
 from bot.storage.db import Database
-from bot.storage.guild_settings import study_preferences
+from bot.storage.guild_settings import server_retention, study_preferences
+from bot.storage.member_settings import member_retention
 from bot.storage.models import Item, Prompt, User
 
 #: Validated items kept in memory (by id and content hash, so an edit is noticed).
 ITEM_CACHE_SIZE = 5000
+#: Members' effective retentions kept in memory, and for how long (another process, such
+#: as a second shard or the console on the same database, may change them).
+RETENTION_CACHE_SIZE = 10_000
+RETENTION_TTL_S = 60.0
+
+#: Where a member's effective retention comes from.
+RetentionSource = Literal["member", "server", "default"]
+FROM_MEMBER: RetentionSource = "member"
+FROM_SERVER: RetentionSource = "server"
+FROM_DEFAULT: RetentionSource = "default"
+#: A :class:`RetentionCache` entry's key: platform, member id, server id (None: DMs).
+CacheKey = tuple[str, str, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,84 @@ class ItemCache:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class EffectiveRetention:
+    """The desired retention that applies to a member's answers in one place, and why."""
+
+    value: float
+    #: :data:`FROM_MEMBER`, :data:`FROM_SERVER` or :data:`FROM_DEFAULT`.
+    source: RetentionSource
+
+
+class RetentionCache:
+    """Effective retentions by (platform, member id, server id), each kept for ``ttl_s``.
+
+    A change made in this process drops the entries it affects at once (:meth:`forget_member`,
+    :meth:`forget_server`); the time limit covers changes made by other processes.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl_s: float = RETENTION_TTL_S,
+        size: int = RETENTION_CACHE_SIZE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._monotonic = monotonic
+        #: Counts the changes: a value read before one is not cached after it.
+        self.generation = 0
+        #: (platform, member id, server id) → (when stored, value)
+        self._entries: OrderedDict[CacheKey, tuple[float, EffectiveRetention]] = OrderedDict()
+
+    @staticmethod
+    def key(learner: Learner) -> CacheKey:
+        """Where an entry is kept: the member on one platform, in one server (or DMs)."""
+        return learner.platform, learner.external_id, learner.guild_id
+
+    def get(self, learner: Learner) -> EffectiveRetention | None:
+        """The cached value, if there is one younger than the time limit."""
+        key = self.key(learner)
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        stored_at, value = found
+        if self._monotonic() - stored_at >= self.ttl_s:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    def put(
+        self, learner: Learner, value: EffectiveRetention, *, generation: int | None = None
+    ) -> None:
+        """Remember ``value`` for this member here (the oldest entry goes when full).
+
+        With ``generation`` (:attr:`generation` when the value was read), a value read
+        before a change made since is not kept.
+        """
+        if generation is not None and generation != self.generation:
+            return
+        self._entries[self.key(learner)] = (self._monotonic(), value)
+        self._entries.move_to_end(self.key(learner))
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def forget_member(self, learner: Learner) -> None:
+        """Drop every entry of this member (their own value applies in every server)."""
+        self.generation += 1
+        stale = [k for k in self._entries if k[:2] == (learner.platform, learner.external_id)]
+        for key in stale:
+            del self._entries[key]
+
+    def forget_server(self, guild_id: int) -> None:
+        """Drop every entry of this server (its value changed)."""
+        self.generation += 1
+        for key in [k for k in self._entries if k[2] == guild_id]:
+            del self._entries[key]
+
+
 class StudyContext:
     """The collaborators and small lookups every study service uses."""
 
@@ -108,6 +201,11 @@ class StudyContext:
         self.rng = rng or random.Random()
         self.srs = SpacedRepetition(self.config.scheduler)
         self.items = ItemCache()
+        #: Members' effective desired retentions (see :meth:`retention_for`).
+        self.retentions = RetentionCache()
+        self._schedulers: dict[float, SpacedRepetition] = {
+            round(self.config.scheduler.desired_retention, 4): self.srs
+        }
         self._known_guilds: set[int] = set()
 
     def now(self) -> datetime:
@@ -146,6 +244,44 @@ class StudyContext:
             timezone or self.config.timezone,
             self.config.new_items_per_day if new_per_day is None else new_per_day,
         )
+
+    @property
+    def default_retention(self) -> float:
+        """The bot's ``DESIRED_RETENTION``: for members and servers that chose none."""
+        return self.config.scheduler.desired_retention
+
+    def srs_for(self, retention: float) -> SpacedRepetition:
+        """The scheduler for a desired retention (one per distinct value, made once)."""
+        key = round(retention, 4)
+        found = self._schedulers.get(key)
+        if found is None:
+            config = replace(self.config.scheduler, desired_retention=key)
+            found = self._schedulers.setdefault(key, SpacedRepetition(config))
+        return found
+
+    async def retention_for(self, learner: Learner) -> EffectiveRetention:
+        """The desired retention of ``learner``'s answers where they are, and its source.
+
+        The member's own ``/me retention`` wins, then the server's ``/settings retention``,
+        then the bot's default. Cached per member and server (see :class:`RetentionCache`).
+        """
+        cached = self.retentions.get(learner)
+        if cached is not None:
+            return cached
+        generation = self.retentions.generation
+        async with self.db.session() as session:
+            own = await member_retention(
+                session, platform=learner.platform, external_id=learner.external_id
+            )
+            server = await server_retention(session, guild_id=learner.guild_id)
+        if own is not None:
+            found = EffectiveRetention(own, FROM_MEMBER)
+        elif server is not None:
+            found = EffectiveRetention(server, FROM_SERVER)
+        else:
+            found = EffectiveRetention(self.default_retention, FROM_DEFAULT)
+        self.retentions.put(learner, found, generation=generation)
+        return found
 
     async def load_item(self, session: AsyncSession, item_id: int) -> StudyItem:
         """A stored item by id; an expired-button error when it is gone."""

@@ -1,4 +1,4 @@
-"""Data access for a server's own study settings (its time zone and new cards per day).
+"""Data access for a server's own study settings (time zone, new cards per day, retention).
 
 Like :mod:`bot.storage.crud`: async functions taking the session first and keyword
 arguments after; callers own the transaction.
@@ -29,3 +29,14 @@ async def study_preferences(
         return None, None
     timezone, new_per_day = row
     return timezone, new_per_day
+
+
+async def server_retention(session: AsyncSession, *, guild_id: int | None) -> float | None:
+    """The server's desired retention (``/settings retention``), None when never set.
+
+    None too for ``guild_id`` None (DMs) or a server not seen yet. Reads only.
+    """
+    if guild_id is None:
+        return None
+    statement = select(Guild.desired_retention).where(Guild.id == guild_id)
+    return (await session.exec(statement)).first()

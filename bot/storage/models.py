@@ -45,6 +45,9 @@ class Guild(SQLModel, table=True):
     #: Members with this role may manage the server's questions (as does server-wide Manage
     #: Messages).
     moderator_role_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    #: FSRS desired retention (0.70–0.97) for answers given here, unless the member chose
+    #: their own. None: the bot's default (``DESIRED_RETENTION``). Set by /settings retention.
+    desired_retention: float | None = None
 
 
 class User(SQLModel, table=True):
@@ -66,6 +69,9 @@ class User(SQLModel, table=True):
     remind_timezone: str | None = Field(default=None, max_length=64)
     #: Local date ("YYYY-MM-DD") of the last reminder, so one goes out per day at most.
     last_reminded_on: str | None = Field(default=None, max_length=10)
+    #: This member's own FSRS desired retention (0.70–0.97), in every server; it wins over
+    #: the server's. None: the server's (else the bot's default). Set by /me retention.
+    desired_retention: float | None = None
 
 
 class Item(SQLModel, table=True):
