@@ -81,6 +81,7 @@ async def open_services(
     from bot.services.daily_quiz import DailyQuizService
     from bot.services.deck_export import DeckExportService
     from bot.services.deck_import import DeckImportService
+    from bot.services.exam import ExamService
     from bot.services.forecast import ForecastService
     from bot.services.leaderboard import LeaderboardService
     from bot.services.member_settings import MemberSettingsService
@@ -145,6 +146,7 @@ async def open_services(
         ),
         ask=AskService(context, meaning=meaning),
         forecast=ForecastService(context),
+        exam=ExamService(context),
         meaning=meaning,
         lab=(
             TrainingLab(lab_config(settings, console=console))

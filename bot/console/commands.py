@@ -8,6 +8,8 @@ from typing import TextIO
 
 from bot.console import questions
 from bot.console.app import ConsoleApp, ConsoleCommand, console_learner
+from bot.console.exam import HELP_FIELD as EXAM_HELP_FIELD
+from bot.console.exam import exam_commands
 from bot.console.leaderboard import leaderboard_commands
 from bot.console.me import me_commands
 from bot.console.privacy import privacy_commands
@@ -89,6 +91,7 @@ def console_app(
             **leaderboard_commands(services.leaderboard),
             **privacy_commands(services.privacy, export_dir=export_dir),
             **me_commands(services.member_settings),
+            **exam_commands(services.exam),
             **questions.question_commands(
                 services.question_bank,
                 imports=services.deck_import,
@@ -98,7 +101,7 @@ def console_app(
                 export_dir=export_dir,
             ),
         },
-        help_fields=[ASK_HELP_FIELD, questions.HELP_FIELD, SETTINGS_HELP_FIELD],
+        help_fields=[ASK_HELP_FIELD, questions.HELP_FIELD, SETTINGS_HELP_FIELD, EXAM_HELP_FIELD],
     )
     app.commands["/ask"] = ask_command(services.ask)
     app.commands["/train"] = train_command(services.lab, app.write)

@@ -344,6 +344,7 @@ def help_reply() -> Reply:
             [
                 "/stats [member] — progress, streak and a 30-day chart",
                 "/forecast — reviews due in the next 30 days, recall now, cards at risk",
+                "/exam set|show|clear — an exam date, its countdown and a study plan",
                 "/leaderboard [week|month|all] [deck] — this server's ranking",
                 "/decks — the decks you can study",
                 "/remind on|off — a DM when reviews are due (Discord)",

@@ -11,6 +11,7 @@ from bot.services.ask import AskService
 from bot.services.daily_quiz import DailyQuizService
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
+from bot.services.exam import ExamService
 from bot.services.forecast import ForecastService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.member_settings import MemberSettingsService
@@ -45,6 +46,8 @@ class Services:
     ask: AskService
     #: ``/forecast``: reviews due per day, predicted recall and the cards at risk.
     forecast: ForecastService
+    #: ``/exam``: an exam date, its countdown and the plan to be ready for it.
+    exam: ExamService
     #: The shared sentence model (lazily loaded): explain grading and the tutor's retrieval.
     meaning: SentenceMeaning
     #: The TensorFlow lab, or None when ``TRAINING_WORKERS=0`` turns ``/train`` off.

@@ -18,6 +18,7 @@ from bot.core.replies import Reply, Tone
 from bot.errors import BadInput
 from bot.log import get_logger
 from bot.services import _guilds
+from bot.services.exam import exam_reminder_line
 from bot.storage import daily as store
 from bot.storage import due_queue
 from bot.storage.db import Database
@@ -135,7 +136,12 @@ class ReminderService:
                     session, user_id=user.id, local_date=local.isoformat()
                 ):
                     continue
+                guild_ids = await store.member_guild_ids(session, user_id=user.id)
+                exam_line = await exam_reminder_line(
+                    session, user_id=user.id, guild_ids=guild_ids, today=local
+                )
             noun = "review is" if due == 1 else "reviews are"
+            text = f"{due} {noun} due. Run /review when you have a few minutes."
             notices.append(
                 ReminderNotice(
                     user_id=user.id,
@@ -145,7 +151,7 @@ class ReminderService:
                     due=due,
                     reply=Reply(
                         title="📚 Time for a quick review",
-                        text=f"{due} {noun} due. Run /review when you have a few minutes.",
+                        text=text if exam_line is None else f"{text}\n{exam_line}",
                         footer="Turn these off with /remind off.",
                     ),
                 )

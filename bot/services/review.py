@@ -22,12 +22,17 @@ from bot.core.scheduling import describe_interval
 from bot.core.sessions import StudyItem
 from bot.core.study_replies import caught_up_reply, question_reply, revealed_reply
 from bot.errors import BadInput, ExpiredAction, NotFound
+from bot.services.exam import active_plan
 from bot.services.study_context import StudyContext, prompt_id_of, user_id_of
 from bot.storage import crud, due_queue
+from bot.storage import exams as exam_store
 from bot.storage import mistakes as mistakes_store
 from bot.storage import tags as tag_store
-from bot.storage.models import Prompt, StudySession, User
+from bot.storage.models import Item, Prompt, StudySession, User
 
+#: Footer labels of what an exam plan adds to /review.
+EXAM_REVIEW = "Review · brought forward for your exam"
+EXAM_NEW = "New · exam plan"
 #: The review footer counts due cards up to this many ("99+ due now").
 DUE_SHOWN_MAX = 99
 #: Kind of the study session that holds a run's tag.
@@ -98,16 +103,9 @@ class ReviewService:
         )
         label = "Review"
         if row is None:
-            # Another server's own questions don't use up this server's new-card budget;
-            # the budget is the same with a tag or without.
-            new_today = await due_queue.count_new_since(
-                session, user_id=user_id, guild_id=guild_id, since=ctx.today_start(timezone)
+            row, label = await self._after_due(
+                session, learner, user_id, timezone, new_per_day, tag
             )
-            if new_today < new_per_day:
-                row = await due_queue.next_new_item(
-                    session, user_id=user_id, guild_id=guild_id, tag=tag
-                )
-                label = "New"
         if row is None:
             return await self._caught_up(session, learner, user_id, new_per_day, tag)
         if tag and run_id is None:
@@ -123,6 +121,50 @@ class ReviewService:
             label = f"{label} · tagged {tag}"
         footer = f"{label} · {shown} due now" if due else label
         return replace(reply, footer=f"{footer} · {reply.footer}")
+
+    async def _after_due(
+        self,
+        session: AsyncSession,
+        learner: Learner,
+        user_id: int,
+        timezone: str,
+        new_per_day: int,
+        tag: str | None,
+    ) -> tuple[Item | None, str]:
+        """What comes after the due cards: with an upcoming exam (untagged runs), the reviews
+        its plan brings forward to today; then a new card within today's cap, which the
+        plan raises when it needs more new cards a day (from the exam's deck)."""
+        ctx = self.context
+        guild_id = learner.guild_id
+        since = ctx.today_start(timezone)
+        exam = None if tag else await active_plan(ctx, session, learner, user_id)
+        if exam is not None:
+            for pull in exam.plan.pulled:
+                if pull.review_on > exam.plan.today:
+                    break
+                item_id = pull.item_id
+                card = exam.cards.get(item_id)
+                if card is not None and card.last_review is not None and card.last_review < since:
+                    row = await session.get(Item, item_id)
+                    if row is not None and row.active:
+                        return row, EXAM_REVIEW
+        # Another server's own questions don't use up this server's new-card budget;
+        # the budget is the same with a tag or without.
+        new_today = await due_queue.count_new_since(
+            session, user_id=user_id, guild_id=guild_id, since=since
+        )
+        if new_today < new_per_day:
+            row = await due_queue.next_new_item(
+                session, user_id=user_id, guild_id=guild_id, tag=tag
+            )
+            if row is not None or exam is None:
+                return row, "New"
+        if exam is not None and exam.new_left_today > 0:
+            row = await exam_store.next_unseen_in(
+                session, user_id=user_id, guild_id=guild_id, deck=exam.exam.deck
+            )
+            return row, EXAM_NEW
+        return None, "New"
 
     async def next_mistake(
         self,

@@ -6,7 +6,7 @@ The schema itself is created and changed only by Alembic migrations
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, UniqueConstraint
@@ -261,3 +261,31 @@ class DailyQuiz(SQLModel, table=True):
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Exam(SQLModel, table=True):
+    """An exam date (``/exam``): a member's own in one server (or DMs), or a server-wide one.
+
+    ``user_id`` None: the server's exam, set by a moderator, for every member without their
+    own. ``user_id`` and ``set_by`` carry no foreign key (see migration 0010). Setting an
+    exam replaces the old one of the same member and server (:mod:`bot.storage.exams`).
+    """
+
+    __tablename__ = "exams"
+    __table_args__ = (
+        Index("ix_exams_guild_user", "guild_id", "user_id"),
+        Index("ix_exams_user", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    guild_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, ForeignKey("guilds.id"), nullable=True)
+    )
+    user_id: int | None = None
+    #: The deck the plan covers; None: everything visible in the server.
+    deck: str | None = Field(default=None, max_length=64)
+    #: The exam's local date in the server's time zone.
+    exam_on: date
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: The member who set it.
+    set_by: int | None = None

@@ -6,10 +6,11 @@ commits its own single transaction (all or nothing); the others only read.
 What forgetting a member does, table by table (:data:`DELETED_BY_USER` and
 :data:`CLEARED_ON_FORGET` list every reference to ``users.id``; a test keeps them complete):
 
-- ``attempts``, ``review_states``, ``prompts`` (their own), ``study_sessions`` and the
-  ``users`` row are deleted;
-- ``audit_log.actor_user_id`` and ``items.created_by`` are set to NULL: the server keeps the
-  entry and the question, no longer linked to the member;
+- ``attempts``, ``review_states``, ``prompts`` (their own), ``study_sessions``,
+  ``form_drafts``, their own ``exams`` and the ``users`` row are deleted;
+- ``audit_log.actor_user_id``, ``items.created_by`` and ``exams.set_by`` (a server-wide exam
+  they set) are set to NULL: the server keeps the entry, the question and the exam, no
+  longer linked to the member;
 - server data (``guilds``, ``daily_quizzes``, shared prompts, other members' rows) stays.
 """
 
@@ -28,6 +29,7 @@ from bot.log import get_logger
 from bot.storage.models import (
     Attempt,
     AuditEntry,
+    Exam,
     FormDraft,
     Item,
     Prompt,
@@ -47,11 +49,13 @@ DELETED_BY_USER: tuple[tuple[str, str], ...] = (
     ("prompts", "user_id"),
     ("study_sessions", "user_id"),
     ("form_drafts", "user_id"),
+    ("exams", "user_id"),
 )
 #: Columns pointing at a member from server data, set to NULL when they are forgotten.
 CLEARED_ON_FORGET: tuple[tuple[str, str], ...] = (
     ("audit_log", "actor_user_id"),
     ("items", "created_by"),
+    ("exams", "set_by"),
 )
 
 
@@ -89,6 +93,7 @@ async def forget_user(session: AsyncSession, *, user_id: int) -> ForgetReport:
             (Prompt, Prompt.user_id),
             (StudySession, StudySession.user_id),
             (FormDraft, FormDraft.user_id),
+            (Exam, Exam.user_id),
         )
         for model, column in owned:
             result = await session.exec(delete(model).where(col(column) == user_id))
@@ -96,6 +101,7 @@ async def forget_user(session: AsyncSession, *, user_id: int) -> ForgetReport:
         linked: tuple[tuple[Any, Any], ...] = (
             (AuditEntry, AuditEntry.actor_user_id),
             (Item, Item.created_by),
+            (Exam, Exam.set_by),
         )
         for model, column in linked:
             result = await session.exec(
@@ -128,7 +134,8 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
 
     ``profile`` (the users row), ``attempts`` (every answer, oldest first, with the item's
     deck and slug), ``review_states`` (the FSRS card per item), ``study_sessions`` and
-    ``form_drafts`` (refused question forms kept for "Edit and retry").
+    ``form_drafts`` (refused question forms kept for "Edit and retry") and ``exams`` (their
+    own exam dates).
     Raises ``LookupError`` when the member has no row.
     """
     user = await session.get(User, user_id)
@@ -144,6 +151,7 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         "remind_time": user.remind_time,
         "remind_timezone": user.remind_timezone,
         "last_reminded_on": user.last_reminded_on,
+        "desired_retention": user.desired_retention,
     }
     attempt_rows = (
         await session.exec(
@@ -224,6 +232,18 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         }
         for d in drafts
     ]
+    own_exams = (
+        await session.exec(select(Exam).where(Exam.user_id == user_id).order_by(col(Exam.id)))
+    ).all()
+    exams = [
+        {
+            "guild_id": str(e.guild_id) if e.guild_id is not None else None,
+            "deck": e.deck,
+            "exam_on": e.exam_on.isoformat(),
+            "created_at": _when(e.created_at),
+        }
+        for e in own_exams
+    ]
     return {
         "format": "study-tutor-export",
         "version": EXPORT_VERSION,
@@ -232,6 +252,7 @@ async def export_user(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
         "review_states": review_states,
         "study_sessions": study_sessions,
         "form_drafts": form_drafts,
+        "exams": exams,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.study import StudyServices
 from bot.storage import bank, privacy
 from bot.storage.db import Database
-from bot.storage.models import AuditEntry, DailyQuiz, Item, Prompt, User
+from bot.storage.models import AuditEntry, DailyQuiz, Exam, Item, Prompt, User
 
 GUILD = 42
 
@@ -48,6 +48,7 @@ async def rows_of(db: Database, user_id: int) -> dict[str, int]:
         "prompts": "SELECT COUNT(*) FROM prompts WHERE user_id = :u",
         "study_sessions": "SELECT COUNT(*) FROM study_sessions WHERE user_id = :u",
         "form_drafts": "SELECT COUNT(*) FROM form_drafts WHERE user_id = :u",
+        "exams": "SELECT COUNT(*) FROM exams WHERE user_id = :u",
         "users": "SELECT COUNT(*) FROM users WHERE id = :u",
     }
     async with db.engine.connect() as conn:
@@ -117,6 +118,9 @@ async def populate(
                 fields={"question": f"draft of {owner}"},
                 now=clock.now(),
             )
+            # An exam each, and the server-wide one Ana set as a moderator.
+            session.add(Exam(guild_id=GUILD, user_id=owner, exam_on=date(2026, 3, owner)))
+        session.add(Exam(guild_id=GUILD, user_id=None, exam_on=date(2026, 4, 1), set_by=ana_id))
         await session.commit()
     return ana_id, ben_id
 
@@ -146,6 +150,8 @@ async def test_forget_removes_every_row_of_the_member_and_nothing_else(
         shared = (await session.exec(select(Prompt).where(Prompt.user_id == None))).all()  # noqa: E711
         assert len(shared) == 1
         assert (await session.get(User, ana_id)) is None
+        exams = {(e.user_id, e.set_by) for e in (await session.exec(select(Exam)))}
+        assert exams == {(ben_id, None), (None, None)}  # the server's exam stays, unlinked
 
 
 async def test_forgetting_twice_or_a_stranger_changes_nothing(
@@ -207,6 +213,8 @@ async def test_export_holds_profile_attempts_and_review_states(
     assert len(data["review_states"]) == owned["review_states"] == export.review_states
     assert len(data["study_sessions"]) == owned["study_sessions"]
     assert [d["fields"] for d in data["form_drafts"]] == [{"question": f"draft of {ana_id}"}]
+    assert [e["exam_on"] for e in data["exams"]] == [f"2026-03-{ana_id:02d}"]
+    assert "desired_retention" in data["profile"]
     first = data["attempts"][0]
     assert first["deck"] == "tensorflow-training-basics" and first["guild_id"] == str(GUILD)
     assert {"answer", "correct", "rating", "created_at", "mode"} <= set(first)
