@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from pathlib import Path
 
 from bot.console.app import ConsoleCommand
 from bot.console.questions import question_commands
 from bot.core.clock import Clock
+from bot.core.learners import Learner
 from bot.core.replies import Reply
-from bot.core.scheduling import SchedulerConfig
+from bot.core.scheduling import CardState, SchedulerConfig
 from bot.services.deck_export import DeckExportService
 from bot.services.deck_import import DeckImportService
 from bot.services.question_bank import QuestionBankService
 from bot.services.study import StudyServices
-from bot.services.study_context import StudyConfig, StudyContext
+from bot.services.study_context import StudyConfig, StudyContext, user_id_of
 from bot.storage.answer_store import open_answer_store
 from bot.storage.db import Database
+from bot.storage.due_queue import save_review_state
 from bot.storage.models import Item, Prompt
 
 
@@ -75,3 +78,31 @@ async def shown_item(study: StudyServices, reply: Reply) -> Item:
         item = await s.get(Item, prompt.item_id)
         assert item is not None
         return item
+
+
+async def seed_card(
+    study: StudyServices,
+    learner: Learner,
+    item_id: int,
+    *,
+    due: datetime,
+    stability: float | None = None,
+    reviewed: datetime | None = None,
+) -> None:
+    """Give ``learner`` a card for ``item_id`` due at ``due`` (a review card with a memory
+    state when ``stability`` is given, else a learning card)."""
+    ctx = study.context
+    state = CardState(
+        due=due,
+        state=2 if stability is not None else 1,
+        step=None if stability is not None else 0,
+        stability=stability,
+        difficulty=5.0 if stability is not None else None,
+        last_review=reviewed,
+    )
+    async with ctx.db.session() as session:
+        user_id = user_id_of(await ctx.member(session, learner))
+        await save_review_state(
+            session, user_id=user_id, item_id=item_id, state=state, now=ctx.now()
+        )
+        await session.commit()

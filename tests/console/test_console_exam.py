@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from bot.app import open_services
 from bot.console.app import console_learner
 from bot.console.commands import console_app
 from bot.console.exam import exam_commands, split_date
-from bot.core.clock import FakeClock
 from bot.errors import BadInput
 from bot.services.container import Services
-from bot.settings import Settings
 from tests.console.test_console_app import feed
-
-
-@pytest_asyncio.fixture
-async def services(db_url: str, clock: FakeClock) -> AsyncIterator[Services]:
-    opened = await open_services(
-        Settings(database_url=db_url, training_workers=0, fsrs_fuzzing=False),
-        clock=clock,
-        console=True,
-    )
-    yield opened
-    await opened.close()
 
 
 async def test_exam_set_show_clear(services: Services, tmp_path: Path) -> None:

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from bot.app import open_services
 from bot.console.app import console_learner
 from bot.console.commands import console_app, forecast_command
-from bot.core.clock import FakeClock
 from bot.core.forecast import NOTHING_TO_FORECAST
 from bot.errors import BadInput
 from bot.services.container import Services
 from bot.services.forecast import ForecastService
 from bot.services.study import StudyServices
-from bot.settings import Settings
 from tests.console.test_console_app import feed
-
-
-@pytest_asyncio.fixture
-async def services(db_url: str, clock: FakeClock) -> AsyncIterator[Services]:
-    opened = await open_services(
-        Settings(database_url=db_url, training_workers=0, fsrs_fuzzing=False),
-        clock=clock,
-        console=True,
-    )
-    yield opened
-    await opened.close()
 
 
 async def test_forecast_before_and_after_studying(services: Services, tmp_path: Path) -> None:

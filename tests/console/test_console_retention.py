@@ -19,6 +19,7 @@ from bot.services.member_settings import MemberSettingsService, WorkloadEstimate
 from bot.services.server_settings import ServerSettingsService
 from bot.services.study import StudyServices
 from bot.services.study_context import FROM_MEMBER, FROM_SERVER
+from tests.console.test_console_questions import feed
 
 
 def fake_reviews(retention: float) -> float:
@@ -34,19 +35,6 @@ def make_app(study: StudyServices) -> ConsoleApp:
     return ConsoleApp(
         study, console_learner("alice"), out=io.StringIO(), commands=me_commands(service)
     )
-
-
-async def feed(app: ConsoleApp, *lines: str) -> str:
-    """Type ``lines``; returns what the console printed for them."""
-    out = app.out
-    assert isinstance(out, io.StringIO)
-    start = out.tell()
-    for line in lines:
-        await app.handle_line(line + "\n")
-    out.seek(start)
-    text = out.read()
-    out.seek(0, io.SEEK_END)
-    return text
 
 
 async def test_a_value_is_previewed_and_saved_only_after_yes(study: StudyServices) -> None:

@@ -4,7 +4,7 @@ own; servers apart; dates; the plan's numbers; the reminder's countdown line."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func
@@ -24,7 +24,7 @@ from bot.services.study_context import user_id_of
 from bot.storage.due_queue import save_review_state
 from bot.storage.models import Exam, Item
 from tests.daily_helpers import utc
-from tests.study_helpers import shown_item
+from tests.study_helpers import seed_card, shown_item
 
 SERVER_A = 7_000_001
 SERVER_B = 7_000_002
@@ -189,32 +189,6 @@ async def test_the_daily_reminder_mentions_the_countdown(
     await exams.set(sam, "2026-01-25")
     [notice] = await reminders.due_reminders(utc(2026, 1, 21, 18, 5))
     assert "Exam in 4 days — Sun 25 Jan" in notice.reply.text
-
-
-async def seed_card(
-    study: StudyServices,
-    learner: Learner,
-    item_id: int,
-    *,
-    due: datetime,
-    stability: float | None = None,
-    reviewed: datetime | None = None,
-) -> None:
-    ctx = study.context
-    state = CardState(
-        due=due,
-        state=2 if stability is not None else 1,
-        step=None if stability is not None else 0,
-        stability=stability,
-        difficulty=5.0 if stability is not None else None,
-        last_review=reviewed,
-    )
-    async with ctx.db.session() as session:
-        user_id = user_id_of(await ctx.member(session, learner))
-        await save_review_state(
-            session, user_id=user_id, item_id=item_id, state=state, now=ctx.now()
-        )
-        await session.commit()
 
 
 async def bundled_ids(study: StudyServices) -> list[int]:

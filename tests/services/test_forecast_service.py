@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlmodel import col, select
 
@@ -12,15 +12,13 @@ from bot.core.forecast import NOTHING_TO_FORECAST
 from bot.core.learners import Learner
 from bot.core.question_drafts import QuestionDraft
 from bot.core.replies import Reply
-from bot.core.scheduling import CardState
 from bot.services.forecast import ForecastService
 from bot.services.question_bank import QuestionBankService
 from bot.services.server_settings import ServerSettingsService
 from bot.services.study import StudyServices
-from bot.services.study_context import user_id_of
 from bot.storage.db import Database
-from bot.storage.due_queue import save_review_state
 from bot.storage.models import Item, User
+from tests.study_helpers import seed_card
 
 SERVER_A = 7_000_001
 SERVER_B = 7_000_002
@@ -48,34 +46,6 @@ async def bundled_ids(db: Database, count: int) -> list[int]:
     return found[:count]
 
 
-async def seed(
-    study: StudyServices,
-    learner: Learner,
-    item_id: int,
-    due: datetime,
-    *,
-    stability: float | None = None,
-    reviewed: datetime | None = None,
-) -> None:
-    """Give ``learner`` a card for ``item_id`` due at ``due`` (a review card with a memory
-    state when ``stability`` is given)."""
-    ctx = study.context
-    state = CardState(
-        due=due,
-        state=2 if stability is not None else 1,
-        step=None if stability is not None else 0,
-        stability=stability,
-        difficulty=5.0 if stability is not None else None,
-        last_review=reviewed,
-    )
-    async with ctx.db.session() as session:
-        user = await ctx.member(session, learner)
-        await save_review_state(
-            session, user_id=user_id_of(user), item_id=item_id, state=state, now=ctx.now()
-        )
-        await session.commit()
-
-
 async def test_a_member_without_cards_gets_a_friendly_nudge(
     study: StudyServices, db: Database
 ) -> None:
@@ -91,22 +61,22 @@ async def test_due_per_day_recall_and_chart(study: StudyServices, clock: FakeClo
     now = clock.now()  # Monday 09:00 UTC
     sam = on(SERVER_A)
     ids = await bundled_ids(study.context.db, 7)
-    await seed(study, sam, ids[0], now - timedelta(days=3))  # overdue: today
-    await seed(study, sam, ids[1], now + timedelta(hours=10))  # 19:00 today
-    await seed(study, sam, ids[2], now + timedelta(days=1))  # tomorrow
+    await seed_card(study, sam, ids[0], due=now - timedelta(days=3))  # overdue: today
+    await seed_card(study, sam, ids[1], due=now + timedelta(hours=10))  # 19:00 today
+    await seed_card(study, sam, ids[2], due=now + timedelta(days=1))  # tomorrow
     # Reviewed today and strong: safe all week.
-    await seed(study, sam, ids[3], now + timedelta(days=25), stability=30.0, reviewed=now)
+    await seed_card(study, sam, ids[3], due=now + timedelta(days=25), stability=30.0, reviewed=now)
     # Due on Thursday, not yet due: its recall slips under 90% this week.
-    await seed(
+    await seed_card(
         study,
         sam,
         ids[4],
-        now + timedelta(days=3),
+        due=now + timedelta(days=3),
         stability=4.0,
         reviewed=now - timedelta(days=1),
     )
-    await seed(study, sam, ids[5], now + timedelta(days=3, hours=2))  # Thursday too
-    await seed(study, sam, ids[6], now + timedelta(days=45))  # past the window
+    await seed_card(study, sam, ids[5], due=now + timedelta(days=3, hours=2))  # Thursday too
+    await seed_card(study, sam, ids[6], due=now + timedelta(days=45))  # past the window
 
     reply = await ForecastService(study.context).forecast(sam)
     assert reply.text == "Today 2 · this week 5 · busiest day today (2)"
@@ -141,7 +111,7 @@ async def test_another_servers_own_cards_never_count(
     )
     b_item = int(added.title.split("#")[1].split()[0])
     [bundled] = await bundled_ids(db, 1)
-    await seed(study, on(SERVER_B), b_item, now - timedelta(hours=1))
+    await seed_card(study, on(SERVER_B), b_item, due=now - timedelta(hours=1))
     service = ForecastService(study.context)
 
     in_a = await service.forecast(on(SERVER_A))
@@ -149,7 +119,7 @@ async def test_another_servers_own_cards_never_count(
     in_b = await service.forecast(on(SERVER_B))
     assert fields(in_b)["Due today"] == "1"
 
-    await seed(study, on(SERVER_A), bundled, now + timedelta(days=2))
+    await seed_card(study, on(SERVER_A), bundled, due=now + timedelta(days=2))
     in_a = await service.forecast(on(SERVER_A))
     assert fields(in_a)["Due today"] == "0" and fields(in_a)["Next 7 days"] == "1"
     in_b = await service.forecast(on(SERVER_B))  # bundled cards show everywhere
@@ -164,7 +134,7 @@ async def test_days_follow_the_servers_time_zone(
     utc = on(SERVER_B)
     [item] = await bundled_ids(db, 1)
     # 16:00 UTC: later today in UTC, but 01:00 tomorrow in Tokyo.
-    await seed(study, tokyo, item, now + timedelta(hours=7))
+    await seed_card(study, tokyo, item, due=now + timedelta(hours=7))
     await ServerSettingsService(db, clock=clock).set_timezone(tokyo, "Asia/Tokyo")
     service = ForecastService(study.context)
 
