@@ -7,6 +7,7 @@ scheduler and on which server's questions a member sees.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -203,6 +204,8 @@ class StudyContext:
         self.items = ItemCache()
         #: Members' effective desired retentions (see :meth:`retention_for`).
         self.retentions = RetentionCache()
+        #: Retention lookups in flight, by the cache key: one query per member at a time.
+        self._retention_loading: dict[CacheKey, asyncio.Future[EffectiveRetention]] = {}
         self._schedulers: dict[float, SpacedRepetition] = {
             round(self.config.scheduler.desired_retention, 4): self.srs
         }
@@ -263,11 +266,22 @@ class StudyContext:
         """The desired retention of ``learner``'s answers where they are, and its source.
 
         The member's own ``/me retention`` wins, then the server's ``/settings retention``,
-        then the bot's default. Cached per member and server (see :class:`RetentionCache`).
+        then the bot's default. Cached per member and server (see :class:`RetentionCache`);
+        answers that arrive together for one member share one lookup, so a rush of clicks
+        costs one query per member, not one per click.
         """
         cached = self.retentions.get(learner)
         if cached is not None:
             return cached
+        key = RetentionCache.key(learner)
+        loading = self._retention_loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_retention(learner))
+            self._retention_loading[key] = loading
+            loading.add_done_callback(lambda _done: self._retention_loading.pop(key, None))
+        return await asyncio.shield(loading)
+
+    async def _load_retention(self, learner: Learner) -> EffectiveRetention:
         generation = self.retentions.generation
         async with self.db.session() as session:
             own = await member_retention(
