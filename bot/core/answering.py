@@ -73,6 +73,9 @@ class AnswerFacts:
     prompt: PromptRow | None
     #: The member's card for the prompt's item, or None before their first review.
     card: CardState | None
+    #: The desired retention the member chose (``/me retention``), else the one of the
+    #: prompt's server (``/settings retention``); None: the bot's default.
+    retention: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +244,14 @@ def decide_answer(
     item_of: Callable[[PromptRow], StudyItem],
     srs: SpacedRepetition,
     explain_grader: ExplainGrader = grade_by_phrases,
+    srs_for: Callable[[float], SpacedRepetition] | None = None,
 ) -> AnswerPlan:
     """The rules of an answer, on what storage read (raises friendly errors).
 
     Checks the prompt exists, is this member's (or open to all) and, for a shared daily
     quiz question, that the daily quiz checked its window; grades the answer; reviews the
-    card with FSRS; builds the attempt row. ``item_of`` turns the prompt's stored item into
+    card with FSRS (``srs``, or ``srs_for`` the member's or server's desired retention when
+    storage read one); builds the attempt row. ``item_of`` turns the prompt's stored item into
     its validated content (a cache lives behind it).
     """
     row = facts.prompt
@@ -258,6 +263,8 @@ def decide_answer(
     refuse_unchecked_daily(row, request.window_checked)
     graded = grade_action(item, row, request.action, request.text, explain_grader)
     duration = answer_duration_ms(row.presented_at, request.now)
+    if srs_for is not None and facts.retention is not None:
+        srs = srs_for(facts.retention)
     after = srs.review(facts.card, graded.grade, request.now, duration)
     attempt = AttemptRow(
         user_id=facts.user_id,

@@ -57,16 +57,17 @@ class AnswerService:
             async with ctx.db.session() as session:
                 await ctx.member(session, learner)
                 await session.commit()
-        # The member's (else the server's) desired retention, read before the answer lane.
-        srs = ctx.srs_for((await ctx.retention_for(learner)).value)
+        # The answer store reads the member's (else the server's) desired retention with the
+        # card; ``srs_for`` gives the scheduler for it.
         plan = await self.store.record(
             request.lookup(),
             lambda facts: decide_answer(
                 request,
                 facts,
                 item_of=ctx.items.of_prompt,
-                srs=srs,
+                srs=ctx.srs,
                 explain_grader=ctx.meaning.grade,
+                srs_for=ctx.srs_for,
             ),
         )
         outcome = plan.outcome

@@ -85,6 +85,22 @@ def card_state(conn: sqlite3.Connection, *, user_id: int, item_id: int) -> CardS
     return CardState(due=due, **values)
 
 
+def chosen_retention(
+    conn: sqlite3.Connection, *, user_id: int, guild_id: int | None
+) -> float | None:
+    """The member's own desired retention, else their server's (None: neither chose one)."""
+    row = conn.execute(
+        "SELECT u.desired_retention, g.desired_retention FROM users u "
+        "LEFT JOIN guilds g ON g.id = ? WHERE u.id = ?",
+        (guild_id, user_id),
+    ).fetchone()
+    if row is None:
+        return None
+    own, server = row
+    value = own if own is not None else server
+    return float(value) if value is not None else None
+
+
 def answer_facts(
     conn: sqlite3.Connection,
     *,
@@ -94,13 +110,17 @@ def answer_facts(
     prompt_id: int,
     now: datetime,
 ) -> AnswerFacts:
-    """The member (created on first sight), the prompt with its item, and their card."""
+    """The member (created on first sight), the prompt with its item, their card, and the
+    desired retention they or their server chose."""
     user_id = member_id(
         conn, platform=platform, external_id=external_id, display_name=display_name, now=now
     )
     row = prompt_row(conn, prompt_id)
-    card = card_state(conn, user_id=user_id, item_id=row.item_id) if row is not None else None
-    return AnswerFacts(user_id=user_id, prompt=row, card=card)
+    if row is None:
+        return AnswerFacts(user_id=user_id, prompt=None, card=None)
+    card = card_state(conn, user_id=user_id, item_id=row.item_id)
+    retention = chosen_retention(conn, user_id=user_id, guild_id=row.guild_id)
+    return AnswerFacts(user_id=user_id, prompt=row, card=card, retention=retention)
 
 
 def insert_attempt(conn: sqlite3.Connection, attempt: AttemptRow) -> bool:

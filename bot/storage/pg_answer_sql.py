@@ -35,25 +35,28 @@ from bot.storage.answer_rows import StaleRead
 #: sequence from being spent on every answer by ``INSERT … ON CONFLICT``.
 FACTS = """
 WITH found AS (
-    SELECT id FROM users WHERE platform = $1::varchar AND external_id = $2::varchar
+    SELECT id, desired_retention FROM users
+    WHERE platform = $1::varchar AND external_id = $2::varchar
 ), made AS (
     INSERT INTO users (platform, external_id, display_name, created_at)
     SELECT $1::varchar, $2::varchar, $3::varchar, $4::timestamptz
     WHERE NOT EXISTS (SELECT 1 FROM found)
     ON CONFLICT (platform, external_id) DO NOTHING
-    RETURNING id
+    RETURNING id, desired_retention
 ), member AS (
-    SELECT id FROM found UNION ALL SELECT id FROM made
+    SELECT id, desired_retention FROM found UNION ALL SELECT id, desired_retention FROM made
 )
 SELECT m.id,
        p.id, p.item_id, p.user_id, p.guild_id, p.mode, p.session_id, p.position,
        p.presented_at, p.revealed_at,
        i.deck, i.guild_id, i.payload::text, i.content_hash,
-       {card_columns}
+       {card_columns},
+       COALESCE(m.desired_retention, g.desired_retention)
 FROM member m
 LEFT JOIN prompts p ON p.id = $5::integer
 LEFT JOIN items i ON i.id = p.item_id
 LEFT JOIN review_states rs ON rs.user_id = m.id AND rs.item_id = p.item_id
+LEFT JOIN guilds g ON g.id = p.guild_id
 """.format(card_columns=", ".join(f"rs.{name}" for name in CARD_COLUMNS))
 
 #: The attempt (skipped when this member already answered this prompt) and, only if it was
@@ -140,13 +143,20 @@ def _facts(row: asyncpg.Record) -> AnswerFacts:
             item_hash=row[13],
         )
     card: CardState | None = None
+    card_end = 14 + len(CARD_COLUMNS)
     if row[14] is not None:
-        values = dict(zip(CARD_COLUMNS, list(row)[14:], strict=True))
+        values = dict(zip(CARD_COLUMNS, list(row)[14:card_end], strict=True))
         values["due"] = to_utc(values["due"])
         if values["last_review"] is not None:
             values["last_review"] = to_utc(values["last_review"])
         card = CardState(**values)
-    return AnswerFacts(user_id=row[0], prompt=prompt, card=card)
+    retention = row[card_end] if prompt is not None else None
+    return AnswerFacts(
+        user_id=row[0],
+        prompt=prompt,
+        card=card,
+        retention=float(retention) if retention is not None else None,
+    )
 
 
 async def write_answer(
