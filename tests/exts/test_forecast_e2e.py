@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
 import pytest
@@ -10,8 +9,8 @@ import pytest
 from bot.core.forecast import NOTHING_TO_FORECAST
 from bot.core.learners import Learner
 from bot.exts.client import TutorBot
-from bot.services.study import StudyServices
 from tests.exts.conftest import ACK_DEADLINE_S
+from tests.exts.test_community_e2e import answer, png_size
 from tests.fakediscord import FakeDiscord, MessageRecord
 from tests.fakediscord.fixtures import ALICE_ID, BOB_ID, GUILD_ID
 
@@ -25,24 +24,6 @@ def embed(message: MessageRecord) -> dict[str, Any]:
 
 def fields(message: MessageRecord) -> dict[str, str]:
     return {f["name"]: f["value"] for f in embed(message).get("fields", [])}
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-async def answer(study: StudyServices, learner: Learner, *, right: bool) -> None:
-    """Answer one private quiz question through the engine, right or wrong on purpose."""
-    question = await study.practice.quiz(learner)
-    item = next(
-        i for i in study.context.items._items.values() if question.text.startswith(i.content.prompt)
-    )
-    correct: int = item.content.correct_index  # type: ignore[union-attr]
-    await study.actions.act(
-        learner, question.choices[correct if right else (correct + 1) % 2].action
-    )
 
 
 async def test_forecast_is_private_with_a_chart(
