@@ -9,6 +9,7 @@ so each adapter fills in its own way of mentioning them (``<#id>`` on Discord).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core import daily
 from bot.core import daily_replies as wording
@@ -21,6 +22,7 @@ from bot.services import _guilds
 from bot.services.study_context import RetentionCache
 from bot.storage import crud
 from bot.storage.db import Database
+from bot.storage.models import Guild
 
 log = get_logger(__name__)
 
@@ -168,6 +170,20 @@ class ServerSettingsService:
 
     # -- the server's study settings --------------------------------------------------------
 
+    async def _update_guild(
+        self, actor: Learner, action: str, details: dict[str, Any], **values: Any
+    ) -> Guild:
+        """Set ``values`` on the actor's server row and write the audit entry, in one commit."""
+        async with self.db.session() as session:
+            guild = await _guilds.guild_of(session, actor)
+            user = await _guilds.member_of(session, actor)
+            for name, value in values.items():
+                setattr(guild, name, value)
+            session.add(guild)
+            await _guilds.audit(session, guild, user, action, details, now=self.clock.now())
+            await session.commit()
+        return guild
+
     async def set_timezone(self, actor: Learner, timezone: str) -> Reply:
         """Store the server's time zone: the daily quiz's clock, "today" and streaks.
 
@@ -175,20 +191,9 @@ class ServerSettingsService:
         example, and changes nothing.
         """
         tz_name = daily.parse_timezone(timezone)
-        async with self.db.session() as session:
-            guild = await _guilds.guild_of(session, actor)
-            user = await _guilds.member_of(session, actor)
-            guild.timezone = tz_name
-            session.add(guild)
-            await _guilds.audit(
-                session,
-                guild,
-                user,
-                "settings.timezone",
-                {"timezone": tz_name},
-                now=self.clock.now(),
-            )
-            await session.commit()
+        guild = await self._update_guild(
+            actor, "settings.timezone", {"timezone": tz_name}, timezone=tz_name
+        )
         footer = ""
         if guild.daily_enabled and guild.daily_time:
             run = daily.next_run_after(
@@ -212,15 +217,9 @@ class ServerSettingsService:
         Reviews of cards already seen are never capped.
         """
         daily.validate_new_per_day(count)
-        async with self.db.session() as session:
-            guild = await _guilds.guild_of(session, actor)
-            user = await _guilds.member_of(session, actor)
-            guild.new_items_per_day = count
-            session.add(guild)
-            await _guilds.audit(
-                session, guild, user, "settings.new_per_day", {"count": count}, now=self.clock.now()
-            )
-            await session.commit()
+        await self._update_guild(
+            actor, "settings.new_per_day", {"count": count}, new_items_per_day=count
+        )
         if count == 0:
             text = "No new cards here for now: members only review cards they've already seen."
         else:
@@ -236,20 +235,9 @@ class ServerSettingsService:
 
         Members who chose their own with /me retention keep theirs.
         """
-        async with self.db.session() as session:
-            guild = await _guilds.guild_of(session, actor)
-            user = await _guilds.member_of(session, actor)
-            guild.desired_retention = retention
-            session.add(guild)
-            await _guilds.audit(
-                session,
-                guild,
-                user,
-                "settings.retention",
-                {"retention": retention},
-                now=self.clock.now(),
-            )
-            await session.commit()
+        guild = await self._update_guild(
+            actor, "settings.retention", {"retention": retention}, desired_retention=retention
+        )
         if self.retentions is not None:
             self.retentions.forget_server(guild.id)
         shown = percent(retention if retention is not None else self.default_retention)
@@ -274,20 +262,12 @@ class ServerSettingsService:
 
     async def set_moderator_role(self, actor: Learner, role_id: int | None) -> SettingsReply:
         """Store (or clear) the role whose members count as moderators here."""
-        async with self.db.session() as session:
-            guild = await _guilds.guild_of(session, actor)
-            user = await _guilds.member_of(session, actor)
-            guild.moderator_role_id = role_id
-            session.add(guild)
-            await _guilds.audit(
-                session,
-                guild,
-                user,
-                "settings.moderator_role",
-                {"role_id": str(role_id) if role_id else None},
-                now=self.clock.now(),
-            )
-            await session.commit()
+        await self._update_guild(
+            actor,
+            "settings.moderator_role",
+            {"role_id": str(role_id) if role_id else None},
+            moderator_role_id=role_id,
+        )
         if role_id is None:
             text = "No moderator role: only members with server-wide Manage Messages moderate now."
         else:
