@@ -411,13 +411,15 @@ def question_problem(text: str, max_chars: int) -> Reply | None:
     """A friendly reply for an empty or overlong question, else None."""
     if not text or is_blank(text):
         return Reply(
+            title="Ask me something",
             text='Ask me a question about your decks, like "why do we need an optimizer?".',
             tone=Tone.WARNING,
             private=True,
         )
     if len(text) > max_chars:
         return Reply(
-            text=f"That's a long one! Keep your question under {max_chars} characters — one "
+            title="That's a long one",
+            text=f"Keep your question under {max_chars} characters — one "
             "question at a time works best.",
             tone=Tone.WARNING,
             private=True,
